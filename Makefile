@@ -1,0 +1,34 @@
+# One command to build the book, one to run the tests; both set everything up first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= cpu
+STAMP := $(VENV)/.installed
+
+.PHONY: setup book student test bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name rtr-book --display-name "rtr-book (Python 3)"
+	touch $@
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	$(PY) -m rtrlib.book build --profile $(PROFILE)
+
+student: $(STAMP)
+	$(PY) -m rtrlib.book build --profile $(PROFILE) --edition student
+
+test: $(STAMP)
+	$(PY) -m ruff check rtrlib tests benchmarks
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/toy_sweep.py
+
+clean:
+	rm -rf _build
