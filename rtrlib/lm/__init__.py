@@ -1,0 +1,1 @@
+"""The scaled-down OLMo task-injection run (see issue 5)."""

@@ -1,0 +1,156 @@
+"""Results cached on disk, keyed by an experiment's full config and the code that made it.
+
+Every entry is one file ``<key>.pkl`` holding a SHA-256 digest followed by a pickle payload.
+Writes go to a unique temporary file in the same directory and are moved into place with
+:func:`os.replace`, so a reader sees either the old entry, the new one, or none; two processes
+writing the same key cannot interleave. A truncated or corrupt entry fails its digest check, is
+deleted, and is recomputed.
+
+The cache directory is ``$RTRLIB_CACHE`` when set, else ``.rtrlib-cache/`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_DIGEST = 32
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """The cache directory: ``$RTRLIB_CACHE`` or ``<repo>/.rtrlib-cache``."""
+    env = os.environ.get("RTRLIB_CACHE")
+    return Path(env) if env else _REPO_ROOT / ".rtrlib-cache"
+
+
+def _source_files(module: ModuleType | str | Path) -> list[Path]:
+    if isinstance(module, ModuleType):
+        path = Path(module.__file__ or "")
+        if path.name == "__init__.py":
+            path = path.parent
+    else:
+        path = Path(module)
+    if path.is_dir():
+        return sorted(path.rglob("*.py"))
+    return [path]
+
+
+def code_version(*modules: ModuleType | str | Path) -> str:
+    """A short hash of the source code of ``modules`` (default: all of rtrlib).
+
+    Packages are hashed file by file, so editing any module inside them changes the version.
+    """
+    targets: Iterable[ModuleType | str | Path] = modules or (Path(__file__).parent,)
+    h = hashlib.sha256()
+    for target in targets:
+        for path in _source_files(target):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"__type__": type(obj).__qualname__, **{
+            f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+        }}
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def config_key(kind: str, config: Any, version: str) -> str:
+    """The cache key of an experiment: its kind, its full config and the code version."""
+    blob = json.dumps({"kind": kind, "config": _jsonable(config), "code": version},
+                      sort_keys=True, default=repr)
+    return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:24]}"
+
+
+class Store:
+    """A directory of checksummed, atomically written pickles."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else cache_dir()
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.pkl"
+
+    def load(self, key: str) -> Any | None:
+        """The stored object, or None when the entry is missing or corrupt (then deleted)."""
+        path = self.path(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        digest, payload = raw[:_DIGEST], raw[_DIGEST:]
+        if len(raw) <= _DIGEST or hashlib.sha256(payload).digest() != digest:
+            warnings.warn(f"cache entry {path.name} is corrupt; recomputing", stacklevel=2)
+            path.unlink(missing_ok=True)
+            return None
+        try:
+            return pickle.loads(payload)
+        except Exception as exc:  # unpicklable after a code change
+            warnings.warn(f"cache entry {path.name} cannot be read ({exc}); recomputing",
+                          stacklevel=2)
+            path.unlink(missing_ok=True)
+            return None
+
+    def save(self, key: str, obj: Any) -> Path:
+        """Write ``obj`` under ``key`` atomically; returns the entry's path."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        path = self.path(key)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(hashlib.sha256(payload).digest())
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+
+def cached(
+    kind: str,
+    config: Any,
+    compute: Callable[[], T],
+    *,
+    modules: tuple[ModuleType | str | Path, ...] = (),
+    store: Store | None = None,
+    refresh: bool = False,
+) -> T:
+    """Return ``compute()``, cached under (kind, config, code version of ``modules``)."""
+    store = store or Store()
+    key = config_key(kind, config, code_version(*modules))
+    if not refresh:
+        hit = store.load(key)
+        if hit is not None:
+            return hit
+    result = compute()
+    store.save(key, result)
+    return result

@@ -1,0 +1,1 @@
+"""The synthetic task mixture and the batched training engine (see issue 3)."""
