@@ -1,3 +1,443 @@
-"""Placeholder; filled in by its issue."""
+"""Closed forms of the paper's phenomenological power-law argument (its Section 2).
 
-__all__: list[str] = []
+The loss of a model with ``N`` parameters trained on ``D`` tokens is taken to follow
+
+    L(N, D) = L0 + A N^-alpha + B D^-beta                                   (Eq. 1)
+
+Two derived curves matter:
+
+- the *compute-optimal* loss ``L_C(N)``: the loss of an ``N``-parameter model trained with the
+  token budget that minimises the loss at its compute ``C = 6 N D``. Taking Eq. 1 literally,
+  ``L_C(N) - L0 = A (1 + alpha/beta) N^-alpha`` (same exponent as below, larger prefactor);
+- the *infinite-data* loss ``L_inf(N) = L0 + A N^-alpha``.
+
+The paper instead quotes an empirical compute-optimal exponent ``gamma ~ 0.34`` (so
+``L_C(N) - L0 = A_C N^-gamma``); :class:`EmpiricalFrontier` holds that variant. Its prefactor
+``A_C`` is not given by the paper; :func:`calibrated_prefactor` fixes it (this book's choice) by
+matching the literal frontier at a reference size.
+
+Definition 2 of the paper (learnable via model scaling) gives the threshold ``N_s*(eps)``: the
+largest small model whose infinite-data loss still exceeds a large model's compute-optimal loss
+by more than ``eps``. :func:`model_scaling_threshold` returns ``N_s*/N_l`` for the literal Eq. 1,
+:func:`model_scaling_threshold_empirical` for the gamma variant.
+
+The "quanta" helpers follow the quantization model of Michaud et al. (2023): discrete skills
+(quanta) used with Zipf frequencies ``p_k = k^-s / zeta(s)``; a model learns the most frequent
+quanta it has capacity for, and every quantum it has not learned costs its frequency in loss.
+
+All functions are plain numpy (and ``scipy.special.zeta``), vectorised over array inputs, and
+raise :class:`rtrlib.params.ParameterError` naming the offending parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import zeta
+
+from rtrlib.params import ParameterError, require_float, require_int
+
+__all__ = [
+    "ALPHA_PAPER",
+    "BETA_PAPER",
+    "GAMMA_PAPER",
+    "PowerLawLoss",
+    "EmpiricalFrontier",
+    "compute_optimal_ratio",
+    "model_scaling_threshold",
+    "model_scaling_threshold_empirical",
+    "calibrated_prefactor",
+    "loss_gap_decomposition",
+    "classify_pair",
+    "zipf_exponent_for",
+    "zipf_frequency",
+    "zipf_tail_mass",
+    "zipf_mass_between",
+    "quanta_capacity",
+    "quanta_data_limit",
+    "quanta_learned",
+    "quanta_loss",
+    "sample_quanta_counts",
+    "learned_from_counts",
+]
+
+#: Chinchilla's model-size exponent as quoted by the paper (Huang et al. 2026, Section 2).
+ALPHA_PAPER = 0.46
+#: Chinchilla's data exponent as quoted by the paper.
+BETA_PAPER = 0.51
+#: The empirical compute-optimal exponent quoted by the paper (an input, not derived from Eq. 1).
+GAMMA_PAPER = 0.34
+
+
+# ---------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _positive_array(name: str, value: Any) -> np.ndarray:
+    """A float array with every entry finite and > 0 (scalars allowed)."""
+    if isinstance(value, bool):
+        raise ParameterError(name, value, "a positive number or array of positive numbers")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(name, value, "a positive number or array of positive numbers") \
+            from None
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ParameterError(name, value, "a positive number or array of positive numbers")
+    return arr
+
+
+def _nonneg_array(name: str, value: Any, allow_inf: bool = False) -> np.ndarray:
+    allowed = "a number >= 0 (or array of them)" + (", inf allowed" if allow_inf else "")
+    if isinstance(value, bool):
+        raise ParameterError(name, value, allowed)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(name, value, allowed) from None
+    bad = np.isnan(arr) | (arr < 0)
+    if not allow_inf:
+        bad |= ~np.isfinite(arr)
+    if arr.size == 0 or np.any(bad):
+        raise ParameterError(name, value, allowed)
+    return arr
+
+
+def _exponent(name: str, value: Any) -> float:
+    return require_float(name, value, 0.0, None, lo_open=True)
+
+
+def _out(arr: np.ndarray) -> float | np.ndarray:
+    """Return a Python float for 0-d results, the array otherwise."""
+    return float(arr) if np.ndim(arr) == 0 else arr
+
+
+# ---------------------------------------------------------------------------------------------
+# Eq. 1 and its compute-optimal frontier
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerLawLoss:
+    """Eq. 1, ``L(N, D) = L0 + A N^-alpha + B D^-beta``, with its derived curves.
+
+    Defaults: the exponents the paper quotes for Chinchilla (alpha ~ 0.46, beta ~ 0.51); the
+    prefactors ``A = B = 1`` and ``L0 = 0`` are neutral placeholders (the paper quotes none), so
+    losses are *reducible* losses in units of ``A``. Ratios such as ``N_s*/N_l`` at ``eps = 0``
+    do not depend on them.
+    """
+
+    alpha: float = ALPHA_PAPER
+    beta: float = BETA_PAPER
+    A: float = 1.0
+    B: float = 1.0
+    L0: float = 0.0
+
+    def __post_init__(self) -> None:
+        _exponent("alpha", self.alpha)
+        _exponent("beta", self.beta)
+        require_float("A", self.A, 0.0, None, lo_open=True)
+        require_float("B", self.B, 0.0, None, lo_open=True)
+        require_float("L0", self.L0, 0.0, None)
+        for f in ("alpha", "beta", "A", "B", "L0"):
+            if not math.isfinite(float(getattr(self, f))):
+                raise ParameterError(f, getattr(self, f), "a finite number")
+
+    # -- Eq. 1 ------------------------------------------------------------------------------
+    def loss(self, n_params: Any, n_tokens: Any) -> float | np.ndarray:
+        """``L(N, D)``; ``n_tokens`` may be ``inf`` (the infinite-data limit)."""
+        n = _positive_array("n_params", n_params)
+        d = _nonneg_array("n_tokens", n_tokens, allow_inf=True)
+        if np.any(d == 0):
+            raise ParameterError("n_tokens", n_tokens, "numbers > 0 (inf allowed)")
+        return _out(self.L0 + self.A * n ** -self.alpha + self.B * d ** -self.beta)
+
+    def infinite_data_loss(self, n_params: Any) -> float | np.ndarray:
+        """``L_inf(N) = L0 + A N^-alpha``."""
+        n = _positive_array("n_params", n_params)
+        return _out(self.L0 + self.A * n ** -self.alpha)
+
+    # -- the compute-optimal frontier under C = 6 N D -------------------------------------------
+    def compute_optimal_tokens(self, n_params: Any) -> float | np.ndarray:
+        """``D_opt(N) = (beta B / (alpha A))^(1/beta) N^(alpha/beta)``: the token budget at
+        which ``N`` parameters is the loss-minimising size for its compute ``6 N D``."""
+        n = _positive_array("n_params", n_params)
+        k = (self.beta * self.B / (self.alpha * self.A)) ** (1.0 / self.beta)
+        return _out(k * n ** (self.alpha / self.beta))
+
+    def compute_optimal_params(self, compute: Any) -> float | np.ndarray:
+        """``N_opt(C) = (alpha A / (beta B))^(1/(alpha+beta)) (C/6)^(beta/(alpha+beta))``."""
+        c = _positive_array("compute", compute)
+        s = self.alpha + self.beta
+        return _out((self.alpha * self.A / (self.beta * self.B)) ** (1.0 / s)
+                    * (c / 6.0) ** (self.beta / s))
+
+    def compute_optimal_loss(self, n_params: Any) -> float | np.ndarray:
+        """``L_C(N) = L0 + A (1 + alpha/beta) N^-alpha`` (Eq. 1 taken literally)."""
+        n = _positive_array("n_params", n_params)
+        return _out(self.L0 + self.A * compute_optimal_ratio(self.alpha, self.beta)
+                    * n ** -self.alpha)
+
+    def loss_at_compute(self, compute: Any) -> float | np.ndarray:
+        """The minimum of Eq. 1 over ``N`` at fixed ``C = 6 N D``."""
+        n = self.compute_optimal_params(compute)
+        return self.compute_optimal_loss(n)
+
+    def threshold(self, n_large: Any, eps: Any = 0.0) -> float | np.ndarray:
+        """``N_s*(eps)`` in parameters (not a ratio) for this loss and large model ``N_l``."""
+        n_l = _positive_array("n_large", n_large)
+        return _out(n_l * model_scaling_threshold(self.alpha, self.beta, eps, A=self.A,
+                                                  n_large=n_l))
+
+
+def compute_optimal_ratio(alpha: float, beta: float) -> float:
+    """``(L_C - L0) / (L_inf - L0) = 1 + alpha/beta`` at every ``N`` (Eq. 1 taken literally)."""
+    alpha = _exponent("alpha", alpha)
+    beta = _exponent("beta", beta)
+    return 1.0 + alpha / beta
+
+
+def model_scaling_threshold(alpha: float, beta: float, eps: Any = 0.0, *, A: float = 1.0,
+                            n_large: Any = None) -> float | np.ndarray:
+    """``N_s*/N_l`` of Definition 2 with Eq. 1 taken literally.
+
+    ``N_s*`` solves ``L_inf(N_s) - L_C(N_l) = eps``; every smaller model stays more than ``eps``
+    above the large model's compute-optimal loss even with unlimited data. For ``eps = 0`` the
+    ratio is ``(1 + alpha/beta)^(-1/alpha)`` whatever ``N_l``; for ``eps > 0`` it also depends on
+    ``A`` and ``n_large``:  ``((1 + alpha/beta) + eps N_l^alpha / A)^(-1/alpha)``.
+    """
+    alpha = _exponent("alpha", alpha)
+    beta = _exponent("beta", beta)
+    e = _nonneg_array("eps", eps)
+    r = compute_optimal_ratio(alpha, beta)
+    if np.all(e == 0):
+        shape = e.shape if n_large is None else \
+            np.broadcast(e, _positive_array("n_large", n_large)).shape
+        return _out(np.full(shape, r ** (-1.0 / alpha)))
+    if n_large is None:
+        raise ParameterError("n_large", None,
+                             "a positive number when eps > 0 (the ratio then depends on N_l)")
+    A = require_float("A", A, 0.0, None, lo_open=True)
+    n_l = _positive_array("n_large", n_large)
+    return _out((r + e * n_l ** alpha / A) ** (-1.0 / alpha))
+
+
+@dataclasses.dataclass(frozen=True)
+class EmpiricalFrontier:
+    """The paper's empirical compute-optimal loss, ``L_C(N) - L0 = A_C N^-gamma``.
+
+    ``gamma`` (default 0.34, the paper's quoted value) is an empirical input; Eq. 1 on its own
+    would give ``gamma = alpha``. The prefactor ``A_C`` is not quoted by the paper; see
+    :func:`calibrated_prefactor` for the book's choice.
+    """
+
+    gamma: float = GAMMA_PAPER
+    A_C: float = 1.0
+    L0: float = 0.0
+
+    def __post_init__(self) -> None:
+        _exponent("gamma", self.gamma)
+        require_float("A_C", self.A_C, 0.0, None, lo_open=True)
+        require_float("L0", self.L0, 0.0, None)
+
+    def compute_optimal_loss(self, n_params: Any) -> float | np.ndarray:
+        n = _positive_array("n_params", n_params)
+        return _out(self.L0 + self.A_C * n ** -self.gamma)
+
+    @classmethod
+    def calibrated(cls, law: PowerLawLoss, gamma: float = GAMMA_PAPER,
+                   n_ref: float = 1e8) -> EmpiricalFrontier:
+        """The gamma frontier that agrees with ``law``'s literal frontier at ``N = n_ref``."""
+        return cls(gamma=gamma, A_C=calibrated_prefactor(law.alpha, law.beta, gamma, law.A,
+                                                        n_ref), L0=law.L0)
+
+
+def calibrated_prefactor(alpha: float, beta: float, gamma: float = GAMMA_PAPER, A: float = 1.0,
+                         n_ref: float = 1e8) -> float:
+    """``A_C = A (1 + alpha/beta) n_ref^(gamma - alpha)``: the empirical frontier then equals the
+    literal one at ``N = n_ref`` (this book's choice; the paper gives no prefactor)."""
+    gamma = _exponent("gamma", gamma)
+    A = require_float("A", A, 0.0, None, lo_open=True)
+    n_ref = require_float("n_ref", n_ref, 0.0, None, lo_open=True)
+    return A * compute_optimal_ratio(alpha, beta) * n_ref ** (gamma - alpha)
+
+
+def model_scaling_threshold_empirical(alpha: float, gamma: float, n_large: Any, *,
+                                      A: float = 1.0, A_C: float = 1.0,
+                                      eps: Any = 0.0) -> float | np.ndarray:
+    """``N_s*/N_l`` of Definition 2 when ``L_C(N) - L0 = A_C N^-gamma`` (empirical gamma).
+
+    Solves ``A N_s^-alpha = A_C N_l^-gamma + eps``:
+    ``N_s* = ((A_C N_l^-gamma + eps) / A)^(-1/alpha)``. At ``eps = 0`` the ratio is
+    ``(A/A_C)^(1/alpha) N_l^(gamma/alpha - 1)``: it depends on ``N_l`` unless ``gamma = alpha``.
+    """
+    alpha = _exponent("alpha", alpha)
+    gamma = _exponent("gamma", gamma)
+    A = require_float("A", A, 0.0, None, lo_open=True)
+    A_C = require_float("A_C", A_C, 0.0, None, lo_open=True)
+    n_l = _positive_array("n_large", n_large)
+    e = _nonneg_array("eps", eps)
+    n_s = ((A_C * n_l ** -gamma + e) / A) ** (-1.0 / alpha)
+    return _out(n_s / n_l)
+
+
+def loss_gap_decomposition(n_small: Any, n_large: float, law: PowerLawLoss | None = None,
+                           frontier: EmpiricalFrontier | None = None) -> pd.DataFrame:
+    """Split ``L_C(N_s) - L_C(N_l)`` into the part more data recovers and the part only a
+    larger model recovers (the paper's Figure 1 picture).
+
+    - ``model_only = max(L_inf(N_s) - L_C(N_l), 0)``: left even with unlimited data;
+    - ``data_recoverable = L_C(N_s) - max(L_inf(N_s), L_C(N_l))``.
+
+    ``frontier`` replaces the literal ``L_C`` by the empirical gamma frontier. One row per
+    ``n_small``; columns ``n_small, n_large, ratio, L_C_small, L_inf_small, L_C_large, gap,
+    data_recoverable, model_only, model_only_fraction``.
+    """
+    law = law or PowerLawLoss()
+    n_s = np.atleast_1d(_positive_array("n_small", n_small))
+    n_l = require_float("n_large", n_large, 0.0, None, lo_open=True)
+    if np.any(n_s >= n_l):
+        raise ParameterError("n_small", n_small, f"numbers < n_large = {n_l:g}")
+    lc = law.compute_optimal_loss if frontier is None else frontier.compute_optimal_loss
+    lc_s = np.atleast_1d(lc(n_s))
+    lc_l = float(lc(n_l))
+    linf_s = np.atleast_1d(law.infinite_data_loss(n_s))
+    gap = lc_s - lc_l
+    model_only = np.maximum(linf_s - lc_l, 0.0)
+    data_rec = lc_s - np.maximum(linf_s, lc_l)
+    return pd.DataFrame({
+        "n_small": n_s, "n_large": n_l, "ratio": n_s / n_l,
+        "L_C_small": lc_s, "L_inf_small": linf_s, "L_C_large": lc_l,
+        "gap": gap, "data_recoverable": data_rec, "model_only": model_only,
+        "model_only_fraction": np.where(gap > 0, model_only / np.where(gap > 0, gap, 1.0), 0.0),
+    })
+
+
+def classify_pair(n_small: float, n_large: float, law: PowerLawLoss | None = None,
+                  frontier: EmpiricalFrontier | None = None, eps: float = 0.0) -> str:
+    """Which of the paper's definitions a pair ``N_s < N_l`` falls under.
+
+    Returns ``"data"`` (Definition 1: the small model is only under-trained: its infinite-data
+    loss already beats the large model's compute-optimal loss), ``"model"`` (Definition 2: its
+    infinite-data loss stays more than ``eps`` above), or ``"neither"`` (no gap, or within eps).
+    """
+    law = law or PowerLawLoss()
+    n_s = require_float("n_small", n_small, 0.0, None, lo_open=True)
+    n_l = require_float("n_large", n_large, 0.0, None, lo_open=True)
+    if n_s >= n_l:
+        raise ParameterError("n_small", n_small, f"a number < n_large = {n_l:g}")
+    eps = require_float("eps", eps, 0.0, None)
+    lc = law.compute_optimal_loss if frontier is None else frontier.compute_optimal_loss
+    gap_c = lc(n_s) - lc(n_l)
+    gap_inf = law.infinite_data_loss(n_s) - lc(n_l)
+    if gap_inf > eps:
+        return "model"
+    if gap_c > 0 and gap_inf < 0:
+        return "data"
+    return "neither"
+
+
+# ---------------------------------------------------------------------------------------------
+# Zipf-distributed quanta (Michaud et al. 2023)
+
+
+def zipf_exponent_for(alpha: float) -> float:
+    """The Zipf exponent ``s = 1 + alpha`` whose tail mass falls as ``n^-alpha``."""
+    return 1.0 + _exponent("alpha", alpha)
+
+
+def _zipf_s(s: Any) -> float:
+    return require_float("s", s, 1.0, None, lo_open=True)
+
+
+def zipf_frequency(k: Any, s: float) -> float | np.ndarray:
+    """``p_k = k^-s / zeta(s)`` for ranks ``k >= 1`` of an infinite Zipf law (sums to 1)."""
+    s = _zipf_s(s)
+    kk = _positive_array("k", k)
+    if np.any(kk < 1) or np.any(kk != np.floor(kk)):
+        raise ParameterError("k", k, "integer ranks >= 1")
+    return _out(kk ** -s / zeta(s))
+
+
+def zipf_tail_mass(n: Any, s: float) -> float | np.ndarray:
+    """``sum_{k > n} p_k = zeta(s, n + 1) / zeta(s)``: the share of uses of quanta ranked
+    after ``n`` (1 at ``n = 0``, falls as ``n^(1-s) / ((s-1) zeta(s))`` for large ``n``)."""
+    s = _zipf_s(s)
+    nn = _nonneg_array("n", n, allow_inf=True)
+    if np.any(np.isfinite(nn) & (nn != np.floor(nn))):
+        raise ParameterError("n", n, "integer counts >= 0 (inf allowed)")
+    with np.errstate(invalid="ignore"):
+        out = np.where(np.isinf(nn), 0.0,
+                       zeta(s, np.where(np.isinf(nn), 1.0, nn) + 1.0) / zeta(s))
+    return _out(out)
+
+
+def zipf_mass_between(n_lo: Any, n_hi: Any, s: float) -> float | np.ndarray:
+    """``sum_{n_lo < k <= n_hi} p_k``: the share of uses of quanta ranked in ``(n_lo, n_hi]``."""
+    lo = _nonneg_array("n_lo", n_lo, allow_inf=True)
+    hi = _nonneg_array("n_hi", n_hi, allow_inf=True)
+    if np.any(hi < lo):
+        raise ParameterError("n_hi", n_hi, "counts >= n_lo")
+    return _out(np.asarray(zipf_tail_mass(lo, s)) - np.asarray(zipf_tail_mass(hi, s)))
+
+
+def quanta_capacity(n_params: Any, params_per_quantum: float) -> float | np.ndarray:
+    """``n(N) = floor(N / c)``: how many quanta ``N`` parameters can hold (Michaud et al.'s
+    assumption of a fixed parameter cost ``c`` per quantum)."""
+    n = _positive_array("n_params", n_params)
+    c = require_float("params_per_quantum", params_per_quantum, 0.0, None, lo_open=True)
+    return _out(np.floor(n / c))
+
+
+def quanta_data_limit(n_tokens: Any, s: float, min_count: float = 1.0) -> float | np.ndarray:
+    """The number of leading quanta seen at least ``min_count`` times *in expectation* among
+    ``n_tokens`` uses: ``floor((D / (min_count zeta(s)))^(1/s))`` (``inf`` for ``D = inf``)."""
+    s = _zipf_s(s)
+    d = _nonneg_array("n_tokens", n_tokens, allow_inf=True)
+    m = require_float("min_count", min_count, 0.0, None, lo_open=True)
+    with np.errstate(over="ignore"):
+        out = np.where(np.isinf(d), np.inf, np.floor((d / (m * zeta(s))) ** (1.0 / s)))
+    return _out(out)
+
+
+def quanta_learned(n_params: Any, params_per_quantum: float, s: float,
+                   n_tokens: Any = np.inf, min_count: float = 1.0) -> float | np.ndarray:
+    """Quanta learned: the first ``min(n(N), n_data(D))`` (capacity- or data-limited)."""
+    cap = np.asarray(quanta_capacity(n_params, params_per_quantum))
+    dat = np.asarray(quanta_data_limit(n_tokens, s, min_count))
+    return _out(np.minimum(cap, dat))
+
+
+def quanta_loss(n_learned: Any, s: float, loss_per_quantum: float = 1.0) -> float | np.ndarray:
+    """Reducible loss when the first ``n`` quanta are learned: each unlearned quantum costs its
+    frequency times ``loss_per_quantum``; the loss falls as ``n^-(s-1)``."""
+    dl = require_float("loss_per_quantum", loss_per_quantum, 0.0, None, lo_open=True)
+    return _out(dl * np.asarray(zipf_tail_mass(n_learned, s)))
+
+
+def sample_quanta_counts(n_tokens: int, n_quanta: int, s: float,
+                         rng: np.random.Generator | int = 0) -> np.ndarray:
+    """How often each of the first ``n_quanta`` quanta occurs among ``n_tokens`` Zipf draws
+    (draws of rarer quanta are dropped). Deterministic for an integer seed."""
+    d = require_int("n_tokens", n_tokens, 0)
+    k = require_int("n_quanta", n_quanta, 1)
+    s = _zipf_s(s)
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(
+        require_int("rng", rng, 0))
+    p = np.asarray(zipf_frequency(np.arange(1, k + 1), s))
+    p_all = np.append(p, max(0.0, 1.0 - p.sum()))
+    return gen.multinomial(d, p_all / p_all.sum())[:k]
+
+
+def learned_from_counts(counts: Any, capacity: float, min_count: int = 1) -> np.ndarray:
+    """Boolean mask of learned quanta: rank within capacity and seen ``>= min_count`` times."""
+    c = np.asarray(counts)
+    if c.ndim != 1 or c.size == 0 or np.any(c < 0):
+        raise ParameterError("counts", counts, "a non-empty 1-d array of counts >= 0")
+    cap = require_float("capacity", capacity, 0.0, None)
+    m = require_int("min_count", min_count, 1)
+    ranks = np.arange(1, c.size + 1)
+    return (ranks <= cap) & (c >= m)
