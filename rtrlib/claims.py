@@ -58,8 +58,10 @@ class Claim:
 def record_claim(name: str, *, paper: str, measured: str, criterion: str,
                  reproduced: bool, display: bool = True) -> Claim:
     """Record one claim in the running notebook (displayed, with ledger metadata)."""
+    if type(reproduced).__name__ == "bool_":  # numpy's bool, from a computed comparison
+        reproduced = bool(reproduced)
     claim = Claim(name=name, paper=paper, measured=measured, criterion=criterion,
-                  reproduced=bool(reproduced) if not isinstance(reproduced, bool) else reproduced)
+                  reproduced=reproduced)
     if display:
         from IPython.display import display as ipy_display
 

@@ -5,6 +5,6 @@
 - :mod:`rtrlib.theory.interference` Theorem 4 and the critical width of a rare task
 """
 
+from rtrlib.theory.interference import *  # noqa: F403
 from rtrlib.theory.power_law import *  # noqa: F403
 from rtrlib.theory.utility import *  # noqa: F403
-from rtrlib.theory.interference import *  # noqa: F403

@@ -1,0 +1,184 @@
+"""The book runner: profiles, validation, execution, failure reporting, caching, staging."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rtrlib import book
+from rtrlib.book import (
+    BookError,
+    build,
+    chapter_parameters,
+    load_profiles,
+    main,
+    strip_solutions,
+    toc_chapters,
+)
+
+from .conftest import chapter_source
+
+
+def test_real_toc_and_profiles_are_consistent() -> None:
+    chapters = toc_chapters()
+    assert chapters and all((book.ROOT / "chapters" / f"{c}.md").exists() for c in chapters)
+    profiles = load_profiles()
+    assert set(profiles) == {"smoke", "cpu", "gpu"}
+    assert profiles["gpu"]["device"] == "cuda"
+
+
+def test_real_profiles_only_set_parameters_the_chapters_define() -> None:
+    import jupytext
+
+    profiles = load_profiles()
+    for chapter in toc_chapters():
+        nb = jupytext.read(book.ROOT / "chapters" / f"{chapter}.md", fmt="md:myst")
+        for profile in profiles:
+            book.check_parameter_names(nb, chapter,
+                                       chapter_parameters(profiles, profile, chapter))
+
+
+def test_toc_ignores_commented_chapters(fake_book: Path) -> None:
+    assert toc_chapters(fake_book) == ["01_alpha", "02_beta"]
+
+
+def test_parameters_merge_profile_and_device_override(fake_book: Path) -> None:
+    profiles = load_profiles(fake_book)
+    assert chapter_parameters(profiles, "smoke", "01_alpha") == \
+        {"profile": "smoke", "device": "cpu", "n": 3}
+    assert chapter_parameters(profiles, "gpu", "02_beta")["device"] == "cuda"
+    assert chapter_parameters(profiles, "gpu", "02_beta", device="cpu")["device"] == "cpu"
+
+
+@pytest.mark.parametrize("text, match", [
+    ("smoke: {device: cpu}\ncpu: {device: cpu}\n", "exactly smoke, cpu, gpu"),
+    ("smoke: {device: tpu}\ncpu: {device: cpu}\ngpu: {device: cuda}\n", "valid devices"),
+    ("smoke: {device: cpu, chapters: [1]}\ncpu: {device: cpu}\ngpu: {device: cuda}\n",
+     "'chapters' must map"),
+])
+def test_bad_profiles_file(fake_book: Path, text: str, match: str) -> None:
+    (fake_book / "chapters" / "profiles.yaml").write_text(text)
+    with pytest.raises(BookError, match=match):
+        load_profiles(fake_book)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"profile": "fast"}, "unknown profile 'fast'; valid profiles: smoke, cpu, gpu"),
+    ({"device": "tpu"}, "unknown device 'tpu'; valid devices: cpu, cuda"),
+    ({"edition": "teacher"}, "unknown edition 'teacher'; valid editions: full, student"),
+    ({"chapters": ["09_nope"]}, "unknown chapter '09_nope'; valid chapters: 01_alpha, 02_beta"),
+])
+def test_unknown_values_are_one_line_errors(fake_book: Path, kwargs: dict, match: str) -> None:
+    with pytest.raises(BookError) as err:
+        build(root=fake_book, build_dir=fake_book / "_build", **kwargs)
+    assert str(err.value) == match
+
+
+def test_cli_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--profile", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "valid profiles: smoke, cpu, gpu" in err
+
+
+def test_profile_with_unknown_parameter_is_refused(fake_book: Path) -> None:
+    (fake_book / "chapters" / "profiles.yaml").write_text(
+        "smoke: {device: cpu, chapters: {01_alpha: {typo: 1}}}\n"
+        "cpu: {device: cpu}\ngpu: {device: cuda}\n")
+    with pytest.raises(BookError, match="unknown parameter.*typo"):
+        build("smoke", root=fake_book, build_dir=fake_book / "_build", html=False)
+
+
+def test_strip_solutions_removes_both_forms_only() -> None:
+    text = textwrap.dedent("""\
+        before
+        :::{exercise}
+        :label: e1
+        Q
+        :::
+
+        ::::{solution} e1
+        :class: dropdown
+        SECRET ONE
+        :::{note}
+        nested
+        :::
+        ::::
+        middle
+        ```{solution-start} e1
+        ```
+        SECRET TWO
+        ```{solution-end}
+        ```
+        after
+        """)
+    out = strip_solutions(text)
+    assert "SECRET" not in out and "nested" not in out
+    for keep in ("before", ":::{exercise}", "Q", "middle", "after"):
+        assert keep in out
+
+
+def test_execution_failure_report_and_caching(fake_book: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    build_dir = fake_book / "_build"
+    (fake_book / "chapters" / "02_beta.md").write_text(chapter_source("Beta", textwrap.dedent("""\
+        ```{code-cell} ipython3
+        x = 1
+        ```
+
+        ```{code-cell} ipython3
+        raise ValueError("boom from beta")
+        ```
+        """)))
+    assert build("smoke", root=fake_book, build_dir=build_dir, html=False) == 1
+    err = capsys.readouterr().err
+    assert "chapter 02_beta failed in cell" in err and "ValueError: boom from beta" in err
+    executed = build_dir / "executed" / "smoke"
+    alpha = nbformat.read(executed / "01_alpha.ipynb", as_version=4)
+    assert alpha.metadata["rtrlib"]["status"] == "ok"
+    beta = nbformat.read(executed / "02_beta.ipynb", as_version=4)
+    assert beta.metadata["rtrlib"]["status"] == "failed"
+    # The injected parameters cell is hidden and holds the profile's values.
+    injected = [c for c in alpha.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata["tags"]
+    assert "n = 3" in injected[0].source
+
+    # Fix beta; only beta runs again, alpha comes from the cache.
+    (fake_book / "chapters" / "02_beta.md").write_text(chapter_source("Beta", "text only\n"))
+    runs = {}
+    real = book.execute_chapter
+
+    def spy(chapter, *a, **k):
+        runs[chapter] = real(chapter, *a, **k)
+        return runs[chapter]
+
+    book.execute_chapter = spy
+    try:
+        assert build("smoke", root=fake_book, build_dir=build_dir, html=False) == 0
+    finally:
+        book.execute_chapter = real
+    assert runs["01_alpha"].status == "cached" and runs["02_beta"].status == "ok"
+
+
+def test_html_build_with_report_ledger_and_student_edition(fake_book: Path) -> None:
+    build_dir = fake_book / "_build"
+    assert build("smoke", root=fake_book, build_dir=build_dir) == 0
+    html = build_dir / "html"
+    ledger = (html / "book" / "claim_ledger.html").read_text()
+    assert "alpha claim" in ledger and "n = 3" in ledger and "not reproduced" in ledger
+    report = (html / "book" / "execution_report.html").read_text()
+    for word in ("01_alpha", "02_beta", "smoke", "torch", "sympy", "numpy", "rtrlib"):
+        assert word in report
+    chapter = (html / "chapters" / "01_alpha.html").read_text()
+    assert "HIDDEN-SOLUTION-TEXT" in chapter
+    assert "The run used n = " in chapter and "tex-chtml.js" in chapter
+    assert "cdn.jsdelivr" not in chapter and "mathjax@" not in chapter
+
+    assert build("smoke", root=fake_book, build_dir=build_dir, edition="student") == 0
+    student = build_dir / "student" / "html"
+    hits = [p for p in student.rglob("*") if p.is_file()
+            and b"HIDDEN-SOLUTION-TEXT" in p.read_bytes()]
+    assert hits == []
+    assert "What is n?" in (student / "chapters" / "01_alpha.html").read_text()
