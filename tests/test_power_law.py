@@ -123,6 +123,22 @@ def test_empirical_ratio_depends_on_n_large_unless_gamma_equals_alpha():
     np.testing.assert_allclose(r_eq, th.model_scaling_threshold(law.alpha, law.beta))
 
 
+def test_empirical_frontier_valid_from():
+    law = th.PowerLawLoss()
+    fr = th.EmpiricalFrontier.calibrated(law, gamma=0.34, n_ref=1e8)
+    lo = fr.valid_from(law)
+    assert 0 < lo < 1e8
+    assert fr.compute_optimal_loss(lo) == pytest.approx(law.infinite_data_loss(lo))
+    assert fr.compute_optimal_loss(2 * lo) > law.infinite_data_loss(2 * lo)
+    assert fr.compute_optimal_loss(lo / 2) < law.infinite_data_loss(lo / 2)
+    with pytest.raises(ParameterError) as info:
+        th.loss_gap_decomposition([lo / 2], 1e10, law, fr)
+    assert info.value.name == "n_small"
+    with pytest.raises(ParameterError) as info:
+        th.EmpiricalFrontier(gamma=0.5).valid_from(law)
+    assert info.value.name == "gamma"
+
+
 def test_gap_decomposition_adds_up_and_matches_classification():
     law = th.PowerLawLoss()
     n_l = 1e10

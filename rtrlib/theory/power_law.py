@@ -247,6 +247,17 @@ class EmpiricalFrontier:
         n = _positive_array("n_params", n_params)
         return _out(self.L0 + self.A_C * n ** -self.gamma)
 
+    def valid_from(self, law: PowerLawLoss) -> float:
+        """The smallest size at which this frontier is still at or above ``law``'s ``L_inf``
+        (a compute-optimal model cannot beat unlimited data). Needs ``gamma <= alpha``: then
+        ``A_C N^-gamma >= A N^-alpha`` exactly for ``N >= (A / A_C)^(1 / (alpha - gamma))``."""
+        if self.gamma > law.alpha:
+            raise ParameterError("gamma", self.gamma, f"a number <= alpha = {law.alpha:g} "
+                                 "(otherwise L_C falls below L_inf at large N)")
+        if self.gamma == law.alpha:
+            return 0.0 if self.A_C >= law.A else math.inf
+        return (law.A / self.A_C) ** (1.0 / (law.alpha - self.gamma))
+
     @classmethod
     def calibrated(cls, law: PowerLawLoss, gamma: float = GAMMA_PAPER,
                    n_ref: float = 1e8) -> EmpiricalFrontier:
@@ -301,6 +312,11 @@ def loss_gap_decomposition(n_small: Any, n_large: float, law: PowerLawLoss | Non
     n_l = require_float("n_large", n_large, 0.0, None, lo_open=True)
     if np.any(n_s >= n_l):
         raise ParameterError("n_small", n_small, f"numbers < n_large = {n_l:g}")
+    if frontier is not None:
+        lo = frontier.valid_from(law)
+        if np.any(n_s < lo):
+            raise ParameterError("n_small", n_small, f"sizes >= {lo:.3g}, where the empirical "
+                                 "frontier is still above L_inf")
     lc = law.compute_optimal_loss if frontier is None else frontier.compute_optimal_loss
     lc_s = np.atleast_1d(lc(n_s))
     lc_l = float(lc(n_l))
