@@ -1,0 +1,226 @@
+"""Background text for the injection run, read offline through one loader.
+
+Sources (``CorpusConfig.source``):
+
+- ``"python-docs"``: the reST sources of the Python documentation installed by Debian's
+  ``python3-doc`` (``/usr/share/doc/python3*/html/_sources``), lightly cleaned of markup.
+- ``"stdlib"``: docstrings of the Python standard library (zero install; tests, smoke runs).
+- ``"auto"``: ``python-docs`` when installed, else ``stdlib``.
+- ``"files"``: local text files (``.txt``, ``.md``, ``.rst``...) or JSON-lines files with a
+  ``text`` field (plain or ``.gz``), given in ``paths``.
+- ``"hf"``: a Hugging Face ``datasets`` name or builder (``hf_name``, e.g. ``"json"`` with
+  ``paths`` pointing at Dolma shards). Optional import; nothing is downloaded unless the user
+  asks for a remote dataset themselves.
+
+The assembled text is deterministic for a config; :func:`load_corpus` returns it with metadata:
+the source, the package version it came from (Debian or Python), and its SHA-256.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import glob
+import gzip
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+from rtrlib.params import ParameterError, require_choice, require_int
+
+__all__ = ["CorpusConfig", "Corpus", "load_corpus", "clean_rest", "python_docs_dir"]
+
+SOURCES = ("auto", "python-docs", "stdlib", "files", "hf")
+_DOC_GLOB = "/usr/share/doc/python3*/html/_sources"
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusConfig:
+    """Which background text to read, and at most how many characters of it."""
+
+    source: str = "auto"
+    paths: tuple[str, ...] = ()
+    hf_name: str = ""
+    max_chars: int = 8_000_000
+
+    def __post_init__(self) -> None:
+        require_choice("source", self.source, SOURCES)
+        require_int("max_chars", self.max_chars, 1000)
+        if self.source == "files" and not self.paths:
+            raise ParameterError("paths", self.paths, "at least one file for source='files'")
+        if self.source == "hf" and not self.hf_name:
+            raise ParameterError("hf_name", self.hf_name, "a datasets name for source='hf'")
+        object.__setattr__(self, "paths", tuple(str(p) for p in self.paths))
+
+    def resolved_source(self) -> str:
+        if self.source != "auto":
+            return self.source
+        return "python-docs" if python_docs_dir() is not None else "stdlib"
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+    text: str
+    meta: dict[str, Any]
+
+
+def python_docs_dir() -> Path | None:
+    """The installed ``python3-doc`` reST source directory (None when not installed)."""
+    found = sorted({os.path.realpath(p) for p in glob.glob(_DOC_GLOB)})
+    for path in found:
+        if any(Path(path).rglob("*.rst.txt")):
+            return Path(path)
+    return None
+
+
+def _dpkg_version(path: Path) -> str:
+    try:
+        owner = subprocess.run(["dpkg", "-S", str(path)], capture_output=True, text=True,
+                               check=True, timeout=30).stdout.split(":")[0].strip()
+        ver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", owner], capture_output=True,
+                             text=True, check=True, timeout=30).stdout.strip()
+        return f"{owner} {ver}"
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "unknown"
+
+
+_ROLE = re.compile(r":[\w:+-]+:`~?!?([^`<]*?)(?:\s*<[^`>]*>)?`")
+_LINK = re.compile(r"`([^`<]*?)\s*<[^`>]*>`_+")
+_INLINE = re.compile(r"``([^`]*)``|\*\*([^*]*)\*\*|`([^`]*)`_{0,2}")
+_CODE_DIRECTIVES = {"code-block", "sourcecode", "code", "doctest", "testcode", "testoutput",
+                    "testsetup", "productionlist", "literalinclude", "toctree", "index", "image",
+                    "figure", "raw", "csv-table", "tabularcolumns", "highlight", "only",
+                    "include", "audit-event-table", "list-table", "table", "math"}
+_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+.:_])\1{2,}\s*$")
+
+
+def clean_rest(text: str) -> str:
+    """A light reST clean-up: drop directives, field lists, heading underlines, doctest and
+    literal blocks; unwrap inline roles. Keeps prose paragraphs."""
+    out: list[str] = []
+    skip_indent: int | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if skip_indent is not None:
+            if stripped and indent <= skip_indent:
+                skip_indent = None
+            else:
+                continue
+        if not stripped:
+            out.append("")
+            continue
+        if stripped.startswith(".. ") or stripped == "..":
+            name = stripped[3:].split("::")[0].strip()
+            if "::" not in stripped or name in _CODE_DIRECTIVES:
+                skip_indent = indent  # comments, targets and code: drop the body too
+            continue
+        if _UNDERLINE.match(stripped) or stripped.startswith((">>>", "...", "|")):
+            continue
+        if re.match(r"^:[\w -]+:", stripped) and not stripped.startswith(":ref:"):
+            continue
+        if stripped.endswith("::"):
+            stripped = stripped[:-2].rstrip()
+            line = line.rstrip()[:-1]
+            skip_indent = indent
+            if not stripped:
+                continue
+        line = _ROLE.sub(lambda m: m.group(1), line)
+        line = _LINK.sub(lambda m: m.group(1), line)
+        line = _INLINE.sub(lambda m: next(g for g in m.groups() if g is not None), line)
+        out.append(line.strip())
+    text = "\n".join(out)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def _python_docs(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
+    root = python_docs_dir()
+    if root is None:
+        raise FileNotFoundError(
+            "python3-doc is not installed (apt-get install python3-doc); use source='stdlib'")
+    files = sorted(root.rglob("*.rst.txt"))
+    parts = [clean_rest(f.read_text(encoding="utf-8", errors="replace")) for f in files]
+    return "\n".join(parts), {"root": str(root), "files": len(files),
+                              "package": _dpkg_version(files[0])}
+
+
+def _stdlib_docstrings(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    skip = ("test", "idlelib", "lib2to3", "site-packages", "dist-packages", "turtledemo")
+    parts: list[str] = []
+    n = 0
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).parts
+        if any(p in skip or p.startswith("test") for p in rel):
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except (SyntaxError, ValueError):
+            continue
+        n += 1
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                 ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node)
+                if doc and len(doc) > 40:
+                    parts.append(doc.strip())
+    ver = ".".join(map(str, sys.version_info[:3]))
+    return "\n\n".join(parts), {"root": str(root), "files": n, "package": f"python {ver}"}
+
+
+def _read_files(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
+    parts: list[str] = []
+    for p in cfg.paths:
+        path = Path(p)
+        opener = gzip.open if path.suffix == ".gz" else open
+        stem = path.name[:-3] if path.suffix == ".gz" else path.name
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            if stem.endswith((".jsonl", ".json")):
+                for line in fh:
+                    line = line.strip()
+                    if line:
+                        parts.append(str(json.loads(line).get("text", "")))
+            else:
+                parts.append(fh.read())
+    return "\n\n".join(parts), {"files": len(cfg.paths), "package": "local files"}
+
+
+def _hf(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
+    try:
+        import datasets  # optional
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise ImportError("source='hf' needs `pip install datasets`") from exc
+    kwargs: dict[str, Any] = {"split": "train"}
+    if cfg.paths:
+        kwargs["data_files"] = list(cfg.paths)
+    ds = datasets.load_dataset(cfg.hf_name, **kwargs)
+    parts, total = [], 0
+    for row in ds:
+        parts.append(str(row["text"]))
+        total += len(parts[-1])
+        if total >= cfg.max_chars:
+            break
+    return "\n\n".join(parts), {"package": f"datasets {datasets.__version__} {cfg.hf_name}"}
+
+
+_READERS = {"python-docs": _python_docs, "stdlib": _stdlib_docstrings, "files": _read_files,
+            "hf": _hf}
+
+
+def load_corpus(cfg: CorpusConfig | None = None) -> Corpus:
+    """Assemble the background text for ``cfg`` (truncated to ``max_chars``) with metadata."""
+    cfg = cfg or CorpusConfig()
+    source = cfg.resolved_source()
+    text, meta = _READERS[source](cfg)
+    text = text[: cfg.max_chars]
+    if len(text) < 1000:
+        raise ValueError(f"corpus from {source!r} has only {len(text)} characters")
+    meta = {**meta, "source": source, "chars": len(text),
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+    return Corpus(text=text, meta=meta)

@@ -1,0 +1,143 @@
+"""Training: determinism, exact resume after a kill, the ladder cache, and 2-rank torchrun."""
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rtrlib.lm.corpus import CorpusConfig
+from rtrlib.lm.injection import InjectionConfig
+from rtrlib.lm.ladder import LadderConfig, final_metrics, run_injection_ladder
+from rtrlib.lm.tokenizer import TokenizerConfig, load_token_data
+from rtrlib.lm.train import RunConfig, run_key, train_run
+from rtrlib.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _write_text(path: Path) -> Path:
+    """Small local background text: docstrings of a few stdlib modules."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    parts = []
+    for name in ("argparse.py", "collections/__init__.py", "json/__init__.py", "pathlib.py",
+                 "subprocess.py", "typing.py", "dataclasses.py"):
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)):
+                doc = ast.get_docstring(node)
+                if doc:
+                    parts.append(doc)
+    path.write_text("\n\n".join(parts))
+    return path
+
+
+@pytest.fixture(scope="module")
+def text(tmp_path_factory):
+    return _write_text(tmp_path_factory.mktemp("lm") / "text.txt")
+
+
+def _cfg(text: Path, **kw) -> RunConfig:
+    base = dict(size="tiny", steps=12, eval_every=4, ckpt_every=4, seq_len=32, batch_size=8,
+                injection=InjectionConfig(frequency=0.01),
+                tokenizer=TokenizerConfig(corpus=CorpusConfig(source="files",
+                                                              paths=(str(text),)),
+                                          vocab_size=512))
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def test_deterministic_and_exact_resume(text, tmp_path):
+    cfg = _cfg(text, grad_every=3)
+    data = load_token_data(cfg.tokenizer, Store(tmp_path / "tok"))
+    a = train_run(cfg, data, Store(tmp_path / "a"), progress=False)
+    b = train_run(cfg, data, Store(tmp_path / "b"), progress=False)
+    pd.testing.assert_frame_equal(a.history, b.history)
+    part = train_run(cfg, data, Store(tmp_path / "c"), progress=False, stop_after=5)
+    assert not part.meta["finished"] and part.history.step.max() == 4
+    c = train_run(cfg, data, Store(tmp_path / "c"), progress=False)
+    pd.testing.assert_frame_equal(a.history, c.history)
+    pd.testing.assert_frame_equal(a.grads, c.grads)
+    assert len(a.grads) == 4 and a.history.lm_loss.iloc[-1] < a.history.test_loss.iloc[0]
+    assert a.meta["corpus"]["sha256"] and a.meta["params"] > a.meta["non_embedding"]
+
+
+def test_ladder_is_cached_and_tidy(text, tmp_path):
+    lad = LadderConfig(sizes=("tiny",), frequencies=(0.01, 0.0), tokens=8 * 32 * 8,
+                       seq_len=32, batch_size=8, vocab_size=512, corpus_source="files",
+                       corpus_paths=(str(text),), eval_every=4)
+    data = load_token_data(lad.tokenizer(), Store(tmp_path / "tok"))
+    store = Store(tmp_path / "s")
+    t0 = time.perf_counter()
+    df = run_injection_ladder(lad, store=store, data=data, progress=False)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = run_injection_ladder(lad, store=store, data=data, progress=False)
+    assert time.perf_counter() - t0 < first
+    pd.testing.assert_frame_equal(df, again)
+    fm = final_metrics(df)
+    assert len(fm) == 2 and set(fm.frequency) == {0.01, 0.0}
+    assert fm.loc[fm.frequency == 0.0, "instances"].item() == 0
+    assert {"kind", "size", "params", "frequency", "gap", "test_acc", "record"} <= set(df)
+
+
+def _launch(args, cache, out, env_extra=None):
+    env = {**os.environ, "RTRLIB_CACHE": str(cache), "OMP_NUM_THREADS": "1",
+           **(env_extra or {})}
+    return subprocess.Popen(args + ["--out", str(out), "--no-progress"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_exactly(text, tmp_path):
+    cfg = json.dumps({"size": "tiny", "steps": 400, "eval_every": 50, "ckpt_every": 10,
+                      "seq_len": 32, "batch_size": 8, "frequency": 0.01, "vocab_size": 512,
+                      "tokenizer": {"corpus": {"source": "files", "paths": [str(text)]}}})
+    cmd = [sys.executable, "-m", "rtrlib.lm", "train", "--config", cfg]
+    full = _launch(cmd, tmp_path / "full", tmp_path / "full.csv")
+    assert full.wait(600) == 0, full.stdout.read()
+    cache = tmp_path / "killed"
+    proc = _launch(cmd, cache, tmp_path / "k.csv")
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(cache.glob("lm-ckpt-*.pkl")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not (tmp_path / "k.csv").exists()
+    again = _launch(cmd, cache, tmp_path / "k.csv")
+    assert again.wait(600) == 0, again.stdout.read()
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "full.csv"),
+                                  pd.read_csv(tmp_path / "k.csv"))
+
+
+@pytest.mark.slow
+def test_two_rank_gloo_torchrun_matches_single_process_and_resumes(text, tmp_path):
+    cfg = json.dumps({"size": "tiny", "steps": 16, "eval_every": 4, "ckpt_every": 4,
+                      "seq_len": 32, "batch_size": 8, "frequency": 0.01, "vocab_size": 512,
+                      "tokenizer": {"corpus": {"source": "files", "paths": [str(text)]}}})
+    single = _launch([sys.executable, "-m", "rtrlib.lm", "train", "--config", cfg],
+                     tmp_path / "s", tmp_path / "single.csv")
+    assert single.wait(600) == 0, single.stdout.read()
+    torchrun = [str(Path(sys.executable).parent / "torchrun"), "--nproc-per-node", "2",
+                "--master-port", "29533", "-m", "rtrlib.lm", "train", "--config", cfg]
+    # first session stops after 6 steps (checkpoint at 4 and 6), the second resumes
+    first = _launch(torchrun + ["--stop-after", "6"], tmp_path / "d", tmp_path / "d1.csv")
+    assert first.wait(600) == 0, first.stdout.read()
+    assert pd.read_csv(tmp_path / "d1.csv").step.max() == 4
+    second = _launch(torchrun, tmp_path / "d", tmp_path / "ddp.csv")
+    assert second.wait(600) == 0, second.stdout.read()
+    a, b = pd.read_csv(tmp_path / "single.csv"), pd.read_csv(tmp_path / "ddp.csv")
+    assert list(a.step) == list(b.step) == [0, 4, 8, 12, 16]
+    np.testing.assert_allclose(a.lm_loss[1:], b.lm_loss[1:], rtol=1e-4)
+    np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-4)
+
+
+def test_run_key_depends_on_config(text):
+    assert run_key(_cfg(text)) != run_key(_cfg(text, seed=1))
