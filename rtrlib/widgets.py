@@ -8,6 +8,8 @@ shows with its own slider and play buttons and no kernel.
 
 from __future__ import annotations
 
+import html as _html
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,8 +51,12 @@ def live(draw: Draw, figsize: tuple[float, float] = (7.0, 4.2), **sliders: Any):
 
 
 def kernel_free(draw: Draw, name: str, values: Sequence[Any], fixed: dict[str, Any] | None = None,
-                figsize: tuple[float, float] = (7.0, 4.2), interval_ms: int = 600):
-    """Precompute one frame per value of ``name`` and return an HTML slider player."""
+                figsize: tuple[float, float] = (7.0, 4.2), interval_ms: int = 600,
+                alt: str | None = None):
+    """Precompute one frame per value of ``name`` and return an HTML slider player.
+
+    ``alt`` is the alt text of the player's image (default: a sentence naming ``name``).
+    """
     from IPython.display import HTML
 
     if len(values) == 0:
@@ -66,4 +72,10 @@ def kernel_free(draw: Draw, name: str, values: Sequence[Any], fixed: dict[str, A
     anim = FuncAnimation(fig, frame, frames=len(values), interval=interval_ms, blit=False)
     html = anim.to_jshtml(default_mode="once")
     plt.close(fig)
+    # The player links Font Awesome 4 from a CDN for its button icons; the book must work
+    # offline, and the book theme already ships Font Awesome (which knows these icon names).
+    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    if alt is None:
+        alt = f"Precomputed frames of the explorer, one per value of {name}; use the slider."
+    html = html.replace('<img id="_anim_img', f'<img alt="{_html.escape(alt)}" id="_anim_img', 1)
     return HTML(html)

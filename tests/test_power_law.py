@@ -226,3 +226,49 @@ def test_quanta_data_limit_and_sampling():
     # with little data, rare quanta inside capacity are missed
     few = th.learned_from_counts(th.sample_quanta_counts(10**4, 5000, s, rng=0), 5000, 5)
     assert 0 < few.sum() < 5000
+
+
+def test_kernel_free_player_has_alt_text():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rtrlib.widgets import kernel_free
+
+    def draw(fig, a):
+        fig.add_subplot().plot([0, 1], [0, a])
+
+    page = kernel_free(draw, "a", [1.0, 2.0], alt='threshold "frames"').data
+    assert '<img alt="threshold &quot;frames&quot;" id="_anim_img' in page
+    assert 'alt="Precomputed frames' in kernel_free(draw, "a", [1.0]).data
+
+
+def test_live_explorer_builds_three_sliders():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import ipywidgets
+
+    from rtrlib.widgets import live
+
+    seen = []
+
+    def draw(fig, alpha, beta, log10_n_large):
+        seen.append((alpha, beta, log10_n_large))
+        fig.add_subplot().plot([0, 1], [0, th.model_scaling_threshold(alpha, beta)])
+
+    box = live(draw, alpha=(0.36, 0.8, 0.02, 0.46), beta=(0.2, 1.0, 0.01, 0.51),
+               log10_n_large=(6.0, 14.0, 0.5, 10.0))
+    sliders = box.children[0].children
+    assert [w.description for w in sliders] == ["alpha", "beta", "log10_n_large"]
+    assert all(isinstance(w, ipywidgets.FloatSlider) for w in sliders)
+    assert seen and seen[-1] == pytest.approx((0.46, 0.51, 10.0))
+
+
+def test_kernel_free_player_needs_no_network():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rtrlib.widgets import kernel_free
+
+    page = kernel_free(lambda fig, a: fig.add_subplot().plot([0, a]), "a", [1.0, 2.0]).data
+    assert "https://" not in page and "http://" not in page
