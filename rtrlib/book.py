@@ -54,6 +54,8 @@ KERNEL = "rtr-book"
 META = "rtrlib"
 REPORT_MARK = "<!-- rtrlib:execution-report -->"
 LEDGER_MARK = "<!-- rtrlib:claim-ledger -->"
+GUIDE_MARK = "<!-- rtrlib:instructors-guide -->"
+GPU_FLOPS_ASSUMED = 30e12  # sustained FLOP/s assumed for GPU estimates (one modern data-centre GPU)
 TRACKED_VERSIONS = ("torch", "numpy", "sympy", "pandas", "papermill", "jupyter-book",
                     "ai2-olmo-core")
 
@@ -116,6 +118,11 @@ def load_profiles(root: Path = ROOT) -> dict[str, dict[str, Any]]:
             raise BookError(f"{path.name}: profile {name!r}: 'chapters' must map chapter names "
                             "to parameter mappings")
         prof["chapters"] = {k: dict(v or {}) for k, v in chapters.items()}
+        timeout = prof.get("cell_timeout")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
+                                    or timeout < 1):
+            raise BookError(f"{path.name}: profile {name!r}: cell_timeout must be a positive "
+                            f"number of seconds (or absent); found {timeout!r}")
     return data
 
 
@@ -216,7 +223,7 @@ def _describe_failure(exc: Exception, nb_path: Path) -> str:
 
 def execute_chapter(chapter: str, params: dict[str, Any], out_dir: Path, *,
                     force: bool = False, root: Path = ROOT, kernel: str | None = None,
-                    progress: bool = False) -> ChapterRun:
+                    progress: bool = False, cell_timeout: int | None = None) -> ChapterRun:
     """Execute one chapter with papermill (or reuse its cached execution)."""
     import jupytext
     import papermill as pm
@@ -251,7 +258,8 @@ def execute_chapter(chapter: str, params: dict[str, Any], out_dir: Path, *,
     try:
         pm.execute_notebook(str(in_path), str(out_path), parameters=params,
                             kernel_name=kernel or _kernel_name(), cwd=str(root / "chapters"),
-                            progress_bar=progress, log_output=False)
+                            progress_bar=progress, log_output=False,
+                            execution_timeout=cell_timeout)
         status = "ok"
     except Exception as exc:  # noqa: BLE001 - reported, then the build fails
         status, error = "failed", _describe_failure(exc, out_path)
@@ -378,6 +386,53 @@ def render_claim_ledger(notebooks: dict[str, Any]) -> str:
             f"**{n - n_ok}** did not.\n\n" + "\n".join(rows) + "\n")
 
 
+def _chapter_title(nb: Any) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^# (.+)$", cell.source, re.M)
+            if m:
+                return m.group(1).strip()
+    return "untitled"
+
+
+def render_instructors_guide(notebooks: dict[str, Any], gpu_notebooks: dict[str, Any]) -> str:
+    """Per chapter: objectives, prerequisites, teaching time, measured run times, class ideas.
+
+    Teaching facts come from each chapter's ``teaching:`` front matter; run times from the
+    executed notebooks' records (this build, and a GPU build in the same tree if one exists).
+    """
+    out: list[str] = []
+    for chapter, nb in notebooks.items():
+        if nb is None:
+            continue
+        teach = nb.metadata.get("teaching", {})
+        meta = nb.metadata.get(META, {})
+        gpu_meta = (gpu_notebooks.get(chapter) or {}).get("metadata", {}).get(META, {})
+        if gpu_meta.get("status") == "ok" and gpu_meta.get("device", "").startswith("cuda"):
+            gpu = f"{_fmt_seconds(gpu_meta.get('wall_time_s'))} (measured, gpu profile)"
+        elif teach.get("gpu_flop"):
+            secs = float(teach["gpu_flop"]) / GPU_FLOPS_ASSUMED
+            gpu = (f"about {_fmt_seconds(secs)} (estimate: {float(teach['gpu_flop']):.2g} FLOP "
+                   f"at an assumed {GPU_FLOPS_ASSUMED / 1e12:.0f} TFLOP/s; not measured)")
+        else:
+            gpu = "not measured; no FLOP count stated"
+        objectives = teach.get("objectives") or ["not stated"]
+        prereq = teach.get("prerequisites") or ["none beyond the previous chapters"]
+        out += [f"### {_chapter_title(nb)}", "",
+                f"{{doc}}`Open the chapter <../chapters/{chapter}>` · source "
+                f"`chapters/{chapter}.md`", "",
+                "**Learning objectives**", "", *[f"- {o}" for o in objectives], "",
+                "**Prerequisites**", "", *[f"- {p}" for p in prereq], "",
+                f"- **Time to teach:** {teach.get('teach_minutes', 'not stated')} minutes",
+                f"- **Run time on CPU:** {_fmt_seconds(meta.get('wall_time_s'))} "
+                f"({meta.get('profile', '?')} profile, device {meta.get('device', '?')}, "
+                "this build)",
+                f"- **Run time on a GPU:** {gpu}",
+                f"- **For a class exercise, change:** "
+                f"{teach.get('class_exercise', 'the parameters in the first code cell')}", ""]
+    return "\n".join(out) if out else "No chapter was executed in this build.\n"
+
+
 def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Path,
           profile: str, edition: str, root: Path = ROOT) -> None:
     """Assemble the tree Jupyter Book renders."""
@@ -411,6 +466,11 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
                                     render_execution_report(notebooks, runs, profile))
             if LEDGER_MARK in text:
                 text = text.replace(LEDGER_MARK, render_claim_ledger(notebooks))
+            if GUIDE_MARK in text:
+                gpu_dir = stage_dir.parent.parent / "executed" / "gpu"
+                gpu_nbs = {c: json.loads(p.read_text()) for c in notebooks
+                           if (p := gpu_dir / f"{c}.ipynb").exists()}
+                text = text.replace(GUIDE_MARK, render_instructors_guide(notebooks, gpu_nbs))
             if edition == "student":
                 text = strip_solutions(text)
             data = text.encode()
@@ -484,7 +544,8 @@ def build(profile: str = "cpu", chapters: Sequence[str] | None = None, device: s
         bar.set_postfix_str(chapter)
         params = chapter_parameters(profiles, profile, chapter, device)
         run = execute_chapter(chapter, params, exec_dir, force=force or bool(chapters),
-                              root=root, kernel=kernel)
+                              root=root, kernel=kernel,
+                              cell_timeout=profiles[profile].get("cell_timeout"))
         runs[chapter] = run
         tqdm.write(f"  {chapter}: {run.status} ({_fmt_seconds(run.wall_time_s)})",
                    file=sys.stderr)
