@@ -47,6 +47,9 @@ def provenance(profile: str, device: str, seeds: int | Sequence[int] | None = No
 def stamp(fig: Figure, profile: str, device: str,
           seeds: int | Sequence[int] | None = None) -> Figure:
     """Write the provenance line in the lower-right corner of ``fig``."""
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set") and "rect" in engine.get():
+        engine.set(rect=(0, 0.035, 1, 0.965))  # keep the stamp clear of the x-labels
     fig.text(0.995, 0.005, provenance(profile, device, seeds), ha="right", va="bottom",
              fontsize=7, color="0.4")
     return fig

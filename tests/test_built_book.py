@@ -155,14 +155,16 @@ def test_pages_render_in_chromium(smoke_book: Path, browser, edition: str) -> No
             external: list[str] = []
             errors: list[str] = []
 
-            def route(r, external=external):
-                if r.request.url.startswith(base) or r.request.url.startswith("data:"):
-                    r.continue_()
-                else:
-                    external.append(r.request.url)
-                    r.abort()
+            def make_route(external: list[str]):
+                def route(r) -> None:
+                    if r.request.url.startswith((base, "data:")):
+                        r.continue_()
+                    else:
+                        external.append(r.request.url)
+                        r.abort()
+                return route
 
-            page.route("**/*", route)
+            page.route("**/*", make_route(external))
             page.on("console", lambda m, errors=errors: errors.append(m.text)
                     if m.type == "error" else None)
             page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
