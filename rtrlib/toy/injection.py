@@ -1,0 +1,368 @@
+"""Matched-frequency injection of a rare task (retention): the toy twin of the paper's OLMo runs.
+
+The rare task (the last task of :func:`rtrlib.toy.interference.rare_mixture`) is withheld from the
+i.i.d. stream and injected in bursts: with gap ``G`` (in steps) and ``n`` rare samples per batch
+on average, a burst of ``G * n`` rare samples fills the first rows of every ``G``-th batch. Its
+global frequency over the injection window is therefore exactly ``n / batch_size`` for every gap:
+only the spacing changes. All gaps and seeds run as one tensor program (one stream per
+(gap, seed), every width in each stream; a seed shares its initial weights across gaps).
+
+``run_injection(config)`` returns one row per (width, seed, gap, step): the rare task's signal in
+the representation (mean presence of its features), its loss, and at measured steps the cosine
+between the batch gradient of the encoder and the rare task's reference gradient ``G_r``, split
+into the rare samples (``g_t``) and the others (``g_nt``). Cached through :mod:`rtrlib.store`,
+checkpointed, resumable; command line ``python -m rtrlib.toy.injection --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rtrlib.params import (
+    ParameterError,
+    require_choice,
+    require_device,
+    require_float,
+    require_int,
+    require_ints,
+)
+from rtrlib.store import Store, code_version, config_key
+from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
+from rtrlib.toy.interference import gradient_split, presence, rare_mixture
+from rtrlib.toy.mixture import MixtureConfig, TaskMixture
+from rtrlib.toy.models import ModelBatch
+from rtrlib.toy.schedules import draw_tasks
+
+__all__ = ["InjectionConfig", "MatchedFrequencySchedule", "run_injection", "retention_summary",
+           "injection_key", "main"]
+
+_HERE = Path(__file__).resolve().parent
+_CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
+                                  "interference.py", "injection.py"))
+_NOT_KEYED = ("checkpoint_every", "progress")
+
+
+@dataclass(frozen=True)
+class MatchedFrequencySchedule:
+    """Rare task ``task`` withheld, then ``gap * per_batch`` samples every ``gap`` steps.
+
+    ``gaps[s]`` is the gap of stream ``s``. Before ``warmup`` the rare task is withheld; bursts
+    fall on steps ``warmup, warmup + gap, ...`` and occupy the first rows of the batch. Other rows
+    are i.i.d. from ``pi`` without the rare task.
+    """
+
+    pi: tuple[float, ...]
+    task: int
+    gaps: tuple[int, ...]
+    per_batch: int
+    warmup: int = 0
+
+    def burst_size(self, step: int, stream: int) -> int:
+        g = self.gaps[stream]
+        if step < self.warmup or (step - self.warmup) % g:
+            return 0
+        return g * self.per_batch
+
+    def tasks(self, step, batch_size, generators, device):
+        p = np.asarray(self.pi, dtype=np.float64).copy()
+        p[self.task] = 0.0
+        p /= p.sum()
+        rows = []
+        for s, g in enumerate(generators):
+            n = self.burst_size(step, s)
+            if n > batch_size:
+                raise ParameterError("gaps", self.gaps, f"gap x per_batch <= batch {batch_size}")
+            head = torch.full((n,), self.task, dtype=torch.long, device=device)
+            rows.append(torch.cat([head, draw_tasks(p, batch_size - n, g, device)]))
+        return torch.stack(rows)
+
+
+@dataclass(frozen=True)
+class InjectionConfig:
+    """A matched-frequency injection experiment (widths x seeds x gaps)."""
+
+    # the mixture: Zipf common tasks plus one rare task
+    n_common: int = 8
+    features_per_task: int = 4
+    zipf_exponent: float = 1.0
+    spectrum_decay: float = 1.0
+    rare_lambda: float = 4.0
+    rare_features: int = 1
+    mixture_seed: int = 0
+    # the schedule: global rare frequency per_batch / batch_size, whatever the gap
+    batch_size: int = 256
+    per_batch: int = 1
+    gaps: tuple[int, ...] = (1, 8, 32, 128)
+    warmup: int = 0
+    steps: int = 2048
+    # the models and optimizer
+    widths: tuple[int, ...] = (8, 16, 24, 28, 32, 40)
+    seeds: tuple[int, ...] = (0,)
+    init_scale: float = 0.1
+    optimizer: str = "adam"
+    lr: float = 0.01
+    device: str = "cpu"
+    # measurement
+    log_every: int = 1
+    grad_every: int = 16
+    checkpoint_every: int = 512
+    progress: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("widths", "seeds", "gaps"):
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        require_int("batch_size", self.batch_size, 1)
+        require_int("per_batch", self.per_batch, 1, self.batch_size)
+        require_ints("gaps", self.gaps, 1, self.batch_size // self.per_batch)
+        if len(set(self.gaps)) != len(self.gaps):
+            raise ParameterError("gaps", self.gaps, "distinct gaps")
+        require_int("steps", self.steps, 1)
+        require_int("warmup", self.warmup, 0, self.steps - 1)
+        for g in self.gaps:
+            if (self.steps - self.warmup) % g:
+                raise ParameterError("steps", self.steps,
+                                     f"warmup + a multiple of every gap (gap {g} does not "
+                                     f"divide {self.steps - self.warmup})")
+        self.mixture_config()
+        require_ints("widths", self.widths, 1)
+        require_ints("seeds", self.seeds, 0, 2**31 - 1)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ParameterError("seeds", self.seeds, "distinct seeds")
+        require_float("init_scale", self.init_scale, 0.0, lo_open=True)
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        require_float("lr", self.lr, 0.0, lo_open=True)
+        require_device("device", self.device)
+        require_int("log_every", self.log_every, 1)
+        require_int("grad_every", self.grad_every, 1)
+        require_int("checkpoint_every", self.checkpoint_every, 1)
+
+    # ---- derived --------------------------------------------------------------------------
+    @property
+    def rare_frequency(self) -> float:
+        """The rare task's global frequency over the injection window: ``n / B``."""
+        return self.per_batch / self.batch_size
+
+    @property
+    def rare(self) -> int:
+        return self.n_common
+
+    @property
+    def streams(self) -> tuple[tuple[int, int], ...]:
+        """(gap, seed) of every stream, gap-major."""
+        return tuple((g, s) for g in self.gaps for s in self.seeds)
+
+    def mixture_config(self) -> MixtureConfig:
+        return rare_mixture(self.n_common, self.features_per_task, self.zipf_exponent,
+                            self.spectrum_decay, self.rare_frequency, self.rare_lambda,
+                            self.rare_features, self.mixture_seed)
+
+    def schedule(self, mixture: TaskMixture) -> MatchedFrequencySchedule:
+        return MatchedFrequencySchedule(pi=tuple(float(p) for p in mixture.pi), task=self.rare,
+                                        gaps=tuple(g for g, _ in self.streams),
+                                        per_batch=self.per_batch, warmup=self.warmup)
+
+    def build(self, mixture: TaskMixture | None = None) -> Trainer:
+        """The trainer: one stream per (gap, seed); a seed's streams share initial weights."""
+        mixture = mixture or self.mixture_config().build()
+        models = ModelBatch.init(mixture, self.widths, [s for _, s in self.streams],
+                                 init_scale=self.init_scale, device=self.device)
+        optim = OptimConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps)
+        return Trainer(mixture, models, optim, batch_size=self.batch_size,
+                       schedule=self.schedule(mixture), device=self.device)
+
+    def replace(self, **changes) -> InjectionConfig:
+        return dataclasses.replace(self, **changes)
+
+    def keyed(self) -> dict:
+        d = dataclasses.asdict(self)
+        for name in _NOT_KEYED:
+            d.pop(name)
+        return d
+
+
+def injection_key(config: InjectionConfig) -> str:
+    return config_key("toy-injection", config.keyed(), code_version(*_CODE))
+
+
+def _grad_steps(config: InjectionConfig) -> set[int]:
+    """Steps whose batch is decomposed: every ``grad_every``-th step, every burst step of a
+    stream with gap > 1, and the step halfway between its bursts."""
+    out = set(range(0, config.steps, config.grad_every))
+    for g in config.gaps:
+        if g > 1:
+            out |= set(range(config.warmup, config.steps, g))
+            out |= set(range(config.warmup + g // 2, config.steps, g))
+    return out
+
+
+def _train(config: InjectionConfig, store: Store, key: str,
+           stop_at: int | None = None) -> pd.DataFrame | None:
+    mixture = config.mixture_config().build()
+    trainer = config.build(mixture)
+    t = trainer.tensors
+    rare = config.rare
+    feats = torch.as_tensor(np.where(mixture.feature_task == rare)[0])
+    var = mixture.task_variance()
+    common = np.arange(mixture.n_tasks) != rare
+    w_common = torch.as_tensor(mixture.pi[common] / mixture.pi[common].sum())
+    grads_at = _grad_steps(config)
+    S, W = len(config.streams), len(config.widths)
+    gaps = np.repeat([g for g, _ in config.streams], W)
+    seeds = np.repeat([s for _, s in config.streams], W)
+    widths = np.tile(config.widths, S)
+    ckpt = key + "-checkpoint"
+    chunks: list[dict] = []
+    elapsed = 0.0
+    saved = store.load(ckpt)
+    if saved is not None:
+        trainer.load_state_dict(saved["trainer"])
+        chunks, elapsed = saved["chunks"], saved["seconds"]
+    t0 = time.perf_counter()
+    bar = None
+    if config.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, initial=trainer.step, desc="injection", leave=False)
+    try:
+        while trainer.step < config.steps:
+            step = trainer.step
+            if stop_at is not None and step >= stop_at:
+                store.save(ckpt, {"trainer": trainer.state_dict(), "chunks": chunks,
+                                  "seconds": elapsed + time.perf_counter() - t0})
+                return None
+            batch = trainer.next_batch()
+            n_rare = (batch.task == rare).sum(1).cpu().numpy()               # (S,)
+            split = gradient_split(trainer, batch, rare) if step in grads_at else None
+            trainer.update(batch)
+            if step % config.log_every == 0 or split is not None or n_rare.any():
+                with torch.no_grad():
+                    losses = trainer.task_losses().double().cpu()            # (S, W, K)
+                sig = presence(trainer.models, t, feats).mean(-1).cpu()      # (S, W)
+                row = {
+                    "step": np.full(S * W, step),
+                    "gap": gaps, "seed": seeds, "width": widths,
+                    "n_rare": np.repeat(n_rare, W),
+                    "rare_signal": sig.numpy().ravel(),
+                    "rare_loss": (losses[..., rare] / var[rare]).numpy().ravel(),
+                    "common_loss": ((losses[..., common] / torch.as_tensor(var[common]))
+                                    @ w_common).numpy().ravel(),
+                }
+                for name, col in (("cos", "grad_cos"), ("cos_task", "grad_cos_rare"),
+                                  ("cos_other", "grad_cos_other"),
+                                  ("norm_other", "grad_norm_other")):
+                    row[col] = split[name].cpu().numpy().ravel() if split is not None \
+                        else np.full(S * W, np.nan)
+                chunks.append(row)
+            if bar is not None:
+                bar.update(1)
+            if trainer.step % config.checkpoint_every == 0 and trainer.step < config.steps:
+                store.save(ckpt, {"trainer": trainer.state_dict(), "chunks": chunks,
+                                  "seconds": elapsed + time.perf_counter() - t0})
+    finally:
+        if bar is not None:
+            bar.close()
+    df = pd.DataFrame({c: np.concatenate([ch[c] for ch in chunks]) for c in chunks[0]})
+    df["burst"] = df["n_rare"] > 0
+    # steps since the last burst start of the row's stream (-1 before the first burst)
+    rel = df["step"].to_numpy() - config.warmup
+    g = df["gap"].to_numpy()
+    df["since_burst"] = np.where(rel >= 0, rel % g, -1)
+    df["cycle"] = np.where(rel >= 0, rel // g, -1)
+    df.attrs["seconds"] = elapsed + time.perf_counter() - t0
+    return df[["width", "seed", "gap", "step", "cycle", "since_burst", "burst", "n_rare",
+               "rare_loss", "rare_signal", "common_loss", "grad_cos", "grad_cos_rare",
+               "grad_cos_other", "grad_norm_other"]]
+
+
+def run_injection(config: InjectionConfig, *, store: Store | None = None,
+                  refresh: bool = False, _stop_at: int | None = None) -> pd.DataFrame:
+    """Run (or load) a matched-frequency injection experiment; one row per (width, seed, gap,
+    logged step). Rows describe the model after that step's update; the gradient columns are
+    measured on that step's batch before the update (NaN where not measured)."""
+    if not isinstance(config, InjectionConfig):
+        raise TypeError("run_injection expects an InjectionConfig")
+    store = store or Store()
+    key = injection_key(config)
+    if not refresh:
+        hit = store.load(key)
+        if hit is not None:
+            return hit
+    else:
+        store.delete(key + "-checkpoint")
+    df = _train(config, store, key, stop_at=_stop_at)
+    if df is None:
+        return None  # type: ignore[return-value]  # only when simulating a kill in tests
+    store.save(key, df)
+    store.delete(key + "-checkpoint")
+    return df
+
+
+def retention_summary(df: pd.DataFrame, tail: float = 0.5, min_peak: float = 0.05
+                      ) -> pd.DataFrame:
+    """Per (width, gap, seed), over the last ``tail`` of training:
+
+    ``retained`` the mean over burst cycles of (signal just before the next burst) / (peak
+    signal in the cycle), NaN where the peak stays below ``min_peak`` (nothing was encoded);
+    ``mean_signal`` and ``mean_rare_loss`` the time averages; ``peak`` the mean cycle peak.
+    """
+    start = df["step"].max() * (1 - tail)
+    d = df[(df["step"] >= start) & (df["cycle"] >= 0)]
+    cyc = d.groupby(["width", "gap", "seed", "cycle"]).agg(
+        peak=("rare_signal", "max"), end=("rare_signal", "last"), n=("step", "size"))
+    # only complete cycles
+    cyc = cyc[cyc["n"] >= cyc.index.get_level_values("gap")]
+    cyc["retained"] = np.where(cyc["peak"] >= min_peak, cyc["end"] / cyc["peak"].clip(1e-12),
+                               np.nan)
+    per = cyc.groupby(["width", "gap", "seed"]).agg(retained=("retained", "mean"),
+                                                    peak=("peak", "mean"))
+    avg = d.groupby(["width", "gap", "seed"]).agg(mean_signal=("rare_signal", "mean"),
+                                                  mean_rare_loss=("rare_loss", "mean"),
+                                                  mean_common_loss=("common_loss", "mean"))
+    return per.join(avg, how="outer").reset_index()
+
+
+# ---- command line ---------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rtrlib.toy.injection [--widths ...] [--gaps ...] --out FILE.csv``."""
+    p = argparse.ArgumentParser(prog="python -m rtrlib.toy.injection",
+                                description="Matched-frequency injection of a rare task.")
+    for name, typ in (("widths", int), ("seeds", int), ("gaps", int)):
+        p.add_argument("--" + name, type=typ, nargs="+")
+    for name, typ in (("steps", int), ("batch-size", int), ("per-batch", int), ("warmup", int),
+                      ("lr", float), ("rare-lambda", float), ("n-common", int),
+                      ("grad-every", int), ("log-every", int)):
+        p.add_argument("--" + name, type=typ)
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--device")
+    p.add_argument("--refresh", action="store_true")
+    p.add_argument("--out", default="injection.csv")
+    a = p.parse_args(argv)
+    kw = {k: v for k, v in vars(a).items() if k not in ("out", "refresh") and v is not None}
+    for k in ("widths", "seeds", "gaps"):
+        if k in kw:
+            kw[k] = tuple(kw[k])
+    try:
+        cfg = InjectionConfig(**kw, progress=True)
+    except ParameterError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    df = run_injection(cfg, refresh=a.refresh)
+    df.to_csv(a.out, index=False)
+    print(retention_summary(df).groupby(["width", "gap"])[["retained", "mean_signal",
+                                                           "mean_rare_loss"]].mean().round(3))
+    print(f"wrote {len(df)} rows to {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
