@@ -145,8 +145,13 @@ def _python_docs(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
         raise FileNotFoundError(
             "python3-doc is not installed (apt-get install python3-doc); use source='stdlib'")
     files = sorted(root.rglob("*.rst.txt"))
-    parts = [clean_rest(f.read_text(encoding="utf-8", errors="replace")) for f in files]
-    return "\n".join(parts), {"root": str(root), "files": len(files),
+    parts, total = [], 0
+    for f in files:  # stop reading once max_chars are assembled
+        parts.append(clean_rest(f.read_text(encoding="utf-8", errors="replace")))
+        total += len(parts[-1]) + 1
+        if total >= cfg.max_chars:
+            break
+    return "\n".join(parts), {"root": str(root), "files": len(parts),
                               "package": _dpkg_version(files[0])}
 
 
@@ -154,8 +159,10 @@ def _stdlib_docstrings(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
     root = Path(sysconfig.get_paths()["stdlib"])
     skip = ("test", "idlelib", "lib2to3", "site-packages", "dist-packages", "turtledemo")
     parts: list[str] = []
-    n = 0
+    n = total = 0
     for path in sorted(root.rglob("*.py")):
+        if total >= cfg.max_chars:
+            break
         rel = path.relative_to(root).parts
         if any(p in skip or p.startswith("test") for p in rel):
             continue
@@ -170,6 +177,7 @@ def _stdlib_docstrings(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
                 doc = ast.get_docstring(node)
                 if doc and len(doc) > 40:
                     parts.append(doc.strip())
+                    total += len(parts[-1]) + 2
     ver = ".".join(map(str, sys.version_info[:3]))
     return "\n\n".join(parts), {"root": str(root), "files": n, "package": f"python {ver}"}
 
@@ -213,10 +221,37 @@ _READERS = {"python-docs": _python_docs, "stdlib": _stdlib_docstrings, "files": 
             "hf": _hf}
 
 
-def load_corpus(cfg: CorpusConfig | None = None) -> Corpus:
-    """Assemble the background text for ``cfg`` (truncated to ``max_chars``) with metadata."""
+def _fingerprint(cfg: CorpusConfig, source: str) -> list | None:
+    """Names, sizes and mtimes of the input files (None when they cannot be listed)."""
+    if source == "python-docs":
+        root = python_docs_dir()
+        files = sorted(root.rglob("*.rst.txt")) if root else []
+    elif source == "stdlib":
+        files = sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
+    elif source == "files":
+        files = [Path(p) for p in cfg.paths]
+    else:
+        return None
+    try:
+        return [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    except OSError:
+        return None
+
+
+def load_corpus(cfg: CorpusConfig | None = None, store=None) -> Corpus:
+    """Assemble the background text for ``cfg`` (truncated to ``max_chars``) with metadata.
+
+    With a :class:`rtrlib.store.Store`, the assembled text is cached keyed by the input files'
+    names, sizes and modification times (a changed file is re-read)."""
     cfg = cfg or CorpusConfig()
     source = cfg.resolved_source()
+    if store is not None:
+        from rtrlib.store import cached
+
+        fp = _fingerprint(cfg, source)
+        if fp is not None:
+            return cached("lm-corpus", {"cfg": cfg, "files": fp},
+                          lambda: load_corpus(cfg), modules=(Path(__file__),), store=store)
     text, meta = _READERS[source](cfg)
     text = text[: cfg.max_chars]
     if len(text) < 1000:

@@ -23,7 +23,7 @@ from rtrlib.lm.train import RunConfig, RunResult, run_key, train_run
 from rtrlib.params import ParameterError, require_choice, require_float, require_int
 from rtrlib.store import Store, cached
 
-__all__ = ["LadderConfig", "run_injection_ladder", "final_metrics"]
+__all__ = ["LadderConfig", "run_injection_ladder", "final_metrics", "estimate_gpu_hours"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,10 +45,12 @@ class LadderConfig:
     vocab_size: int = 2048
     corpus_source: str = "auto"
     corpus_paths: tuple[str, ...] = ()
+    corpus_max_chars: int = 8_000_000
     seq_len: int = 64
     batch_size: int = 16
     lr: float = 3e-3
-    lr_overrides: tuple[tuple[str, float], ...] = (("large", 2e-3),)
+    lr_overrides: tuple[tuple[str, float], ...] = (("large", 2e-3), ("xl", 1e-3),
+                                                   ("xxl", 6e-4), ("xxxl", 4e-4))
     weight_decay: float = 0.1
     warmup: int = 50
     task_seed: int = 0
@@ -85,7 +87,8 @@ class LadderConfig:
         from rtrlib.lm.corpus import CorpusConfig
 
         return TokenizerConfig(corpus=CorpusConfig(source=self.corpus_source,
-                                                    paths=self.corpus_paths),
+                                                    paths=self.corpus_paths,
+                                                    max_chars=self.corpus_max_chars),
                                vocab_size=self.vocab_size)
 
     def runs(self) -> list[RunConfig]:
@@ -157,3 +160,15 @@ def final_metrics(df: pd.DataFrame, last: int = 3) -> pd.DataFrame:
            .apply(lambda g: g[cols].tail(last).mean(), include_groups=False).reset_index())
     inst = ev.groupby(keys, sort=False)["instances"].max().reset_index()
     return out.merge(inst, on=keys)
+
+
+def estimate_gpu_hours(config: LadderConfig, tflops: float = 20.0) -> float:
+    """A rough estimate (not a measurement) of the GPU hours of a sweep: 6 x parameters x
+    tokens FLOPs per run (forward + backward), at ``tflops`` effective TFLOP/s."""
+    from rtrlib.lm.models import param_counts
+
+    total = 0.0
+    for run in config.runs():
+        n = param_counts(run.size, config.vocab_size)["params"]
+        total += 6.0 * n * run.steps * run.tokens_per_step
+    return total / (tflops * 1e12) / 3600.0

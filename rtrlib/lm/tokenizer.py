@@ -65,7 +65,7 @@ def load_token_data(cfg: TokenizerConfig, store: Store | None = None) -> TokenDa
     import rtrlib.lm.tokenizer as tok_mod
 
     store = store or Store()
-    corpus = load_corpus(cfg.corpus)
+    corpus = load_corpus(cfg.corpus, store)
 
     def compute() -> TokenData:
         tok = train_tokenizer(corpus, cfg.vocab_size)
