@@ -24,7 +24,7 @@ student: $(STAMP)
 	$(PY) -m rtrlib.book build --profile $(PROFILE) --edition student
 
 test: $(STAMP)
-	$(PY) -m ruff check rtrlib tests benchmarks
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 bench: $(STAMP)
