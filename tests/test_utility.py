@@ -152,3 +152,28 @@ def test_symbolic_half_time_matches_theory():
     assert half == pytest.approx(float(df.half_time[0]))
     assert sp.simplify(d["balanced"] - 4 * u * sp.Symbol("p", real=True)
                        * (1 - sp.Symbol("p", real=True))) == 0
+
+
+def test_loss_range_covers_ties_and_collapses_without_them():
+    from rtrlib.theory.utility import optimal_loss_range
+
+    rng = np.random.default_rng(11)
+    for trial in range(8):
+        pi, spectra = random_mixture(rng, ties=trial % 2 == 0)
+        F = sum(len(s) for s in spectra)
+        for width in range(F + 1):
+            lo, hi = optimal_loss_range(pi, spectra, width)
+            opt = optimal_task_loss(pi, spectra, width)
+            assert np.all(lo <= opt + 1e-12) and np.all(opt <= hi + 1e-12)
+            for rot_seed in range(3):   # any eigenbasis of M (ties: rotations inside eigenspaces)
+                brute, _ = brute_force(pi, spectra, width, seed=rot_seed)
+                assert np.all(lo - 1e-8 <= brute) and np.all(brute <= hi + 1e-8)
+            if trial % 2 == 1:
+                np.testing.assert_allclose(lo, opt)
+                np.testing.assert_allclose(hi, opt)
+    # a near tie widens the band only when rtol covers it
+    lo, hi = optimal_loss_range([0.5, 0.5], [[1.0], [0.95]], 1, rtol=0.1)
+    np.testing.assert_allclose(lo, [0.0, 0.0])
+    np.testing.assert_allclose(hi, [1.0, 0.95])
+    lo, hi = optimal_loss_range([0.5, 0.5], [[1.0], [0.95]], 1, rtol=0.01)
+    np.testing.assert_allclose(lo, hi)

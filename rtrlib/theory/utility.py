@@ -27,6 +27,7 @@ __all__ = [
     "retained_features",
     "optimal_task_loss",
     "optimal_total_loss",
+    "optimal_loss_range",
     "critical_width",
     "learning_order",
 ]
@@ -88,6 +89,47 @@ def optimal_total_loss(pi, spectra, width: int) -> float:
     """sum_k pi_k l_k at the optimum: the sum of the utilities left out."""
     pi = np.asarray(pi, dtype=np.float64)
     return float(pi @ optimal_task_loss(pi, spectra, width))
+
+
+def optimal_loss_range(pi, spectra, width: int, rtol: float = 0.0
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-task loss range over (near-)optimal width-N encoders: (lo, hi), each (K,).
+
+    Features whose utility lies within ``rtol`` (relative) of the cut between the N-th and
+    (N+1)-th largest utility are *ambiguous*: an optimum, or a trained model that has not yet
+    resolved a near-tie (gradient flow separates two features at a rate proportional to their
+    utility gap), may keep any of them. A task's loss can then lie anywhere between keeping as
+    many of its ambiguous features as the free slots allow (its largest lambdas) and keeping as
+    few as possible (its smallest). With ``rtol = 0`` the band holds exact ties only, and with no
+    ties ``lo == hi == optimal_task_loss``.
+    """
+    pi, spectra = _check(pi, spectra)
+    u, task, _ = utilities(pi, spectra)
+    lam = np.concatenate(spectra) if spectra else np.zeros(0)
+    F, K = len(u), len(pi)
+    width = int(width)
+    if width >= F:
+        return np.zeros(K), np.zeros(K)
+    srt = np.sort(u)[::-1]
+    cut = srt[width] if width == 0 else 0.5 * (srt[width - 1] + srt[width])
+    band = rtol * cut + 1e-15 * max(cut, 1e-300)
+    sure = u > cut + band
+    amb = np.abs(u - cut) <= band
+    if width == 0:
+        sure[:] = False
+        amb[:] = False
+    slots = width - int(sure.sum())
+    n_amb = int(amb.sum())
+    lo, hi = np.zeros(K), np.zeros(K)
+    for k in range(K):
+        mine = task == k
+        dropped = lam[mine & ~sure & ~amb].sum()
+        amb_lams = np.sort(lam[mine & amb])[::-1]
+        most = min(slots, len(amb_lams))
+        least = max(0, slots - (n_amb - len(amb_lams)))
+        lo[k] = dropped + amb_lams[most:].sum()
+        hi[k] = dropped + amb_lams.sum() - (amb_lams[::-1][:least].sum() if least else 0.0)
+    return lo, hi
 
 
 def critical_width(pi, spectra, task: int, fraction: float = 0.5) -> int:

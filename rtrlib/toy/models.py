@@ -138,12 +138,14 @@ class ModelBatch:
         return _MaskedReadoutLoss.apply(h, self.A, batch.y * mask, mask, self.widths)
 
     # ---- exact population quantities -------------------------------------------------------
-    def _moments(self, tensors: dict[str, torch.Tensor], background: float):
+    def _moments(self, tensors: dict[str, torch.Tensor], background: float,
+                 dtype: torch.dtype | None = None):
         """Per width: C = B^T U (S,F,N), K = E[h h^T] (S,N,N) and c_f = E[h b_f^T x] (S,F,N)."""
-        basis, lam = tensors["basis"], tensors["lam"]
+        dtype = dtype or self.U.dtype
+        basis, lam = tensors["basis"].to(dtype), tensors["lam"].to(dtype)
         out = []
         for w in range(len(self.widths)):
-            Uw = self.U[:, :, self.segment(w)]
+            Uw = self.U[:, :, self.segment(w)].to(dtype)
             C = torch.einsum("df,sdn->sfn", basis, Uw)
             G = torch.einsum("sfn,f,sfm->snm", C, lam, C)
             if background > 0:
@@ -192,13 +194,15 @@ class ModelBatch:
         """
         lam = tensors["lam"].double()
         res = []
-        for _C, K, cross in self._moments(tensors, background):
-            K, cross = K.double(), cross.double()
+        for _C, K, cross in self._moments(tensors, background, torch.float64):
             n = K.shape[-1]
             ridge = rtol * torch.diagonal(K, dim1=-2, dim2=-1).mean(-1).clamp_min(1e-300)
             K = K + ridge.view(-1, 1, 1) * torch.eye(n, dtype=K.dtype, device=K.device)
-            L = torch.linalg.cholesky(K)
-            sol = torch.cholesky_solve(cross.transpose(1, 2), L)        # (S, N, F)
+            L, info = torch.linalg.cholesky_ex(K)
+            if bool((info != 0).any()):   # rank-deficient beyond the ridge: pseudo-inverse
+                sol = torch.linalg.pinv(K, hermitian=True) @ cross.transpose(1, 2)
+            else:
+                sol = torch.cholesky_solve(cross.transpose(1, 2), L)    # (S, N, F)
             num = (cross.transpose(1, 2) * sol).sum(1)                   # (S, F)
             res.append(torch.where(lam > 0, num / lam.clamp_min(1e-300), torch.ones_like(num)))
         return torch.stack(res, dim=1).clamp(0.0, 1.0).to(self.U.dtype)
