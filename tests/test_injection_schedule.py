@@ -81,3 +81,15 @@ def test_resume_matches_uninterrupted(tmp_path) -> None:
     assert run_injection(cfg, store=store, _stop_at=8) is None
     resumed = run_injection(cfg, store=store)
     pd.testing.assert_frame_equal(full, resumed)
+
+
+def test_cli_writes_csv(tmp_path, monkeypatch) -> None:
+    from rtrlib.toy.injection import main
+
+    monkeypatch.setenv("RTRLIB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "inj.csv"
+    assert main(["--n-common", "2", "--widths", "2", "4", "--gaps", "1", "2", "--steps", "4",
+                 "--batch-size", "8", "--out", str(out)]) == 0
+    df = pd.read_csv(out)
+    assert set(df["gap"]) == {1, 2} and set(df["width"]) == {2, 4}
+    assert main(["--gaps", "1", "3", "--steps", "4", "--out", str(out)]) == 2  # 3 does not divide 4
