@@ -4,6 +4,7 @@ import ast
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -125,8 +126,12 @@ def test_two_rank_gloo_torchrun_matches_single_process_and_resumes(text, tmp_pat
     single = _launch([sys.executable, "-m", "rtrlib.lm", "train", "--config", cfg],
                      tmp_path / "s", tmp_path / "single.csv")
     assert single.wait(600) == 0, single.stdout.read()
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     torchrun = [str(Path(sys.executable).parent / "torchrun"), "--nproc-per-node", "2",
-                "--master-port", "29533", "-m", "rtrlib.lm", "train", "--config", cfg]
+                "--master-addr", "127.0.0.1", "--master-port", str(port), "-m", "rtrlib.lm",
+                "train", "--config", cfg]
     # first session stops after 6 steps (checkpoint at 4 and 6), the second resumes
     first = _launch(torchrun + ["--stop-after", "6"], tmp_path / "d", tmp_path / "d1.csv")
     assert first.wait(600) == 0, first.stdout.read()
