@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from rtrlib.params import (
     ParameterError,
@@ -135,7 +136,12 @@ class SweepConfig:
 
 @dataclass
 class SweepResult:
-    """``tasks``: one row per (step, seed, width, task); ``features``: per feature (or None)."""
+    """``tasks``: one row per (step, seed, width, task); ``features``: per feature (or None).
+
+    ``features`` has the feature's ``presence`` (fraction decodable from h, scale-free) and its
+    exact population ``feature_loss`` with the model's actual readout (``lam`` when nothing is
+    learned, 0 when learned perfectly).
+    """
 
     tasks: pd.DataFrame
     features: pd.DataFrame | None
@@ -172,6 +178,10 @@ def _measure(trainer: Trainer, config: SweepConfig, mixture: TaskMixture,
     feats = None
     if config.record_presence:
         pres = trainer.feature_presence().double().cpu().numpy()    # (S, W, F)
+        with torch.no_grad():
+            floss = trainer.models.feature_losses(trainer.tensors,
+                                                  mixture.background_variance)
+        floss = floss.double().cpu().numpy()
         F = pres.shape[-1]
         fshape = (S, W, F)
         feats = {
@@ -180,6 +190,7 @@ def _measure(trainer: Trainer, config: SweepConfig, mixture: TaskMixture,
             "width": np.broadcast_to(widths, fshape).ravel(),
             "feature": np.broadcast_to(np.arange(F)[None, None], fshape).ravel(),
             "presence": pres.ravel(),
+            "feature_loss": floss.ravel(),
         }
     return rows, feats
 
@@ -200,7 +211,7 @@ def _frames(config: SweepConfig, mixture: TaskMixture, chunks: list[dict],
         for col in ("task", "j", "pi", "lam", "utility", "rank"):
             feats[col] = info[col].to_numpy()[f]
         feats = feats[["width", "seed", "feature", "task", "j", "pi", "lam", "utility", "rank",
-                       "step", "presence"]]
+                       "step", "presence", "feature_loss"]]
     return tasks, feats
 
 
