@@ -112,7 +112,7 @@ class InjectionConfig:
     lr: float = 0.01
     device: str = "cpu"
     # measurement
-    log_every: int = 1
+    log_every: int = 4
     grad_every: int = 16
     checkpoint_every: int = 512
     progress: bool = field(default=False, compare=False)
@@ -194,6 +194,17 @@ def injection_key(config: InjectionConfig) -> str:
     return config_key("toy-injection", config.keyed(), code_version(*_CODE))
 
 
+def _log_steps(config: InjectionConfig) -> set[int]:
+    """Steps whose state is logged: every ``log_every``-th step, and for every stream with a gap
+    above 1 each burst step and the step before each burst (the end of a cycle)."""
+    out = set(range(0, config.steps, config.log_every)) | {config.steps - 1}
+    for g in config.gaps:
+        if g > 1:
+            out |= set(range(config.warmup, config.steps, g))
+            out |= set(range(config.warmup + g - 1, config.steps, g))
+    return out
+
+
 def _grad_steps(config: InjectionConfig) -> set[int]:
     """Steps whose batch is decomposed: every ``grad_every``-th step, every burst step of a
     stream with gap > 1, and the step halfway between its bursts."""
@@ -216,6 +227,7 @@ def _train(config: InjectionConfig, store: Store, key: str,
     common = np.arange(mixture.n_tasks) != rare
     w_common = torch.as_tensor(mixture.pi[common] / mixture.pi[common].sum())
     grads_at = _grad_steps(config)
+    log_at = _log_steps(config)
     S, W = len(config.streams), len(config.widths)
     gaps = np.repeat([g for g, _ in config.streams], W)
     seeds = np.repeat([s for _, s in config.streams], W)
@@ -223,10 +235,11 @@ def _train(config: InjectionConfig, store: Store, key: str,
     ckpt = key + "-checkpoint"
     chunks: list[dict] = []
     elapsed = 0.0
+    seen = np.zeros(S, dtype=np.int64)  # rare samples seen so far, per stream
     saved = store.load(ckpt)
     if saved is not None:
         trainer.load_state_dict(saved["trainer"])
-        chunks, elapsed = saved["chunks"], saved["seconds"]
+        chunks, elapsed, seen = saved["chunks"], saved["seconds"], saved["seen"]
     t0 = time.perf_counter()
     bar = None
     if config.progress:
@@ -238,13 +251,15 @@ def _train(config: InjectionConfig, store: Store, key: str,
             step = trainer.step
             if stop_at is not None and step >= stop_at:
                 store.save(ckpt, {"trainer": trainer.state_dict(), "chunks": chunks,
+                                  "seen": seen.copy(),
                                   "seconds": elapsed + time.perf_counter() - t0})
                 return None
             batch = trainer.next_batch()
             n_rare = (batch.task == rare).sum(1).cpu().numpy()               # (S,)
+            seen += n_rare
             split = gradient_split(trainer, batch, rare) if step in grads_at else None
             trainer.update(batch)
-            if step % config.log_every == 0 or split is not None or n_rare.any():
+            if step in log_at or split is not None:
                 with torch.no_grad():
                     losses = trainer.task_losses().double().cpu()            # (S, W, K)
                 sig = presence(trainer.models, t, feats).mean(-1).cpu()      # (S, W)
@@ -252,6 +267,7 @@ def _train(config: InjectionConfig, store: Store, key: str,
                     "step": np.full(S * W, step),
                     "gap": gaps, "seed": seeds, "width": widths,
                     "n_rare": np.repeat(n_rare, W),
+                    "rare_seen": np.repeat(seen, W),
                     "rare_signal": sig.numpy().ravel(),
                     "rare_loss": (losses[..., rare] / var[rare]).numpy().ravel(),
                     "common_loss": ((losses[..., common] / torch.as_tensor(var[common]))
@@ -267,6 +283,7 @@ def _train(config: InjectionConfig, store: Store, key: str,
                 bar.update(1)
             if trainer.step % config.checkpoint_every == 0 and trainer.step < config.steps:
                 store.save(ckpt, {"trainer": trainer.state_dict(), "chunks": chunks,
+                                  "seen": seen.copy(),
                                   "seconds": elapsed + time.perf_counter() - t0})
     finally:
         if bar is not None:
@@ -280,7 +297,7 @@ def _train(config: InjectionConfig, store: Store, key: str,
     df["cycle"] = np.where(rel >= 0, rel // g, -1)
     df.attrs["seconds"] = elapsed + time.perf_counter() - t0
     return df[["width", "seed", "gap", "step", "cycle", "since_burst", "burst", "n_rare",
-               "rare_loss", "rare_signal", "common_loss", "grad_cos", "grad_cos_rare",
+               "rare_seen", "rare_loss", "rare_signal", "common_loss", "grad_cos", "grad_cos_rare",
                "grad_cos_other", "grad_norm_other"]]
 
 
@@ -317,10 +334,11 @@ def retention_summary(df: pd.DataFrame, tail: float = 0.5, min_peak: float = 0.0
     """
     start = df["step"].max() * (1 - tail)
     d = df[(df["step"] >= start) & (df["cycle"] >= 0)]
-    cyc = d.groupby(["width", "gap", "seed", "cycle"]).agg(
-        peak=("rare_signal", "max"), end=("rare_signal", "last"), n=("step", "size"))
-    # only complete cycles
-    cyc = cyc[cyc["n"] >= cyc.index.get_level_values("gap")]
+    cyc = d.sort_values("step").groupby(["width", "gap", "seed", "cycle"]).agg(
+        peak=("rare_signal", "max"), end=("rare_signal", "last"),
+        last=("since_burst", "max"))
+    # only complete cycles: logged up to the step before the next burst
+    cyc = cyc[cyc["last"] == cyc.index.get_level_values("gap") - 1]
     cyc["retained"] = np.where(cyc["peak"] >= min_peak, cyc["end"] / cyc["peak"].clip(1e-12),
                                np.nan)
     per = cyc.groupby(["width", "gap", "seed"]).agg(retained=("retained", "mean"),
