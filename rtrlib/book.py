@@ -348,7 +348,8 @@ def render_execution_report(notebooks: dict[str, Any], runs: dict[str, ChapterRu
             status = "stale (not re-run in this build)"
         elif run and run.status == "cached":
             status = "ok (cached)"
-        rows.append(f"| {{doc}}`{chapter} <../chapters/{chapter}>` | {meta.get('profile', '-')} "
+        name = f"{{doc}}`{chapter} <../chapters/{chapter}>`" if nb is not None else chapter
+        rows.append(f"| {name} | {meta.get('profile', '-')} "
                     f"| {meta.get('device', '-')} | {_fmt_seconds(meta.get('wall_time_s'))} "
                     f"| {status} | {meta.get('executed_at', '-')} "
                     f"| `{meta.get('git_commit', '-')}` |")
