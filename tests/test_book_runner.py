@@ -182,3 +182,14 @@ def test_html_build_with_report_ledger_and_student_edition(fake_book: Path) -> N
             and b"HIDDEN-SOLUTION-TEXT" in p.read_bytes()]
     assert hits == []
     assert "What is n?" in (student / "chapters" / "01_alpha.html").read_text()
+
+
+def test_one_chapter_into_a_fresh_build_dir_leaves_the_rest_out(
+        fake_book: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_dir = fake_book / "_build"
+    assert build("smoke", chapters=["02_beta"], root=fake_book, build_dir=build_dir) == 0
+    assert "not executed yet, left out of the HTML: 01_alpha" in capsys.readouterr().err
+    assert (build_dir / "html" / "chapters" / "02_beta.html").exists()
+    assert not (build_dir / "html" / "chapters" / "01_alpha.html").exists()
+    report = (build_dir / "html" / "book" / "execution_report.html").read_text()
+    assert "01_alpha" in report and "missing" in report
