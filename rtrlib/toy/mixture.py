@@ -232,9 +232,10 @@ class TaskMixture:
     # ---- sampling ---------------------------------------------------------------------------
     def tensors(self, device: str | torch.device = "cpu",
                 dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-        """Device copies: basis (D, F), sqrt_lam (F,), lam (F,), feature_task (F,), pi (K,)."""
+        """Device copies: basis (D, F), basis_t (F, D), sqrt_lam, lam, feature_task (F,), pi."""
         return {
             "basis": torch.as_tensor(self.basis, dtype=dtype, device=device),
+            "basis_t": torch.as_tensor(self.basis.T.copy(), dtype=dtype, device=device),
             "sqrt_lam": torch.as_tensor(np.sqrt(self.lam), dtype=dtype, device=device),
             "lam": torch.as_tensor(self.lam, dtype=dtype, device=device),
             "feature_task": torch.as_tensor(self.feature_task, device=device),
@@ -266,7 +267,7 @@ class TaskMixture:
             if noise is not None:
                 noise[s].normal_(generator=gen)
         y = g * t["sqrt_lam"]                      # feature coordinates b_f^T x
-        x = y @ t["basis"].T                        # (S, B, D)
+        x = y @ t["basis_t"] if "basis_t" in t else y @ t["basis"].T     # (S, B, D)
         if bg is not None:
             bg = bg - (bg @ t["basis"]) @ t["basis"].T
             x = x + (self.background_variance ** 0.5) * bg

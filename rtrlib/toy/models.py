@@ -229,33 +229,37 @@ class _MaskedReadoutLoss(torch.autograd.Function):
     def forward(ctx, h, A, y_masked, mask, widths):
         S, B, _ = h.shape
         neg_y = -y_masked
-        losses, residuals = [], []
+        losses, residuals, hs = [], [], []
         for hw, aw in zip(torch.split(h, list(widths), dim=2),
                           torch.split(A, list(widths), dim=1), strict=True):
+            hw = hw.contiguous()      # a strided slice would send bmm down a slow path
             r = torch.addcmul(neg_y, torch.bmm(hw, aw), mask)
             flat = r.reshape(S, 1, -1)
             losses.append(torch.bmm(flat, flat.transpose(1, 2)).view(S))
             residuals.append(r)
-        ctx.save_for_backward(h, A, *residuals)
+            hs.append(hw)
+        ctx.save_for_backward(A, *hs, *residuals)
         ctx.widths = list(widths)
         return torch.stack(losses, dim=1) / B
 
     @staticmethod
     def backward(ctx, grad):
-        h, A, *residuals = ctx.saved_tensors
-        B = h.shape[1]
+        A, *rest = ctx.saved_tensors
+        W = len(ctx.widths)
+        hs, residuals = rest[:W], rest[W:]
+        B = hs[0].shape[1]
         dh, dA = [], []
         uniform = bool((grad == grad.reshape(-1)[0]).all())
-        for w, (hw, aw, r) in enumerate(zip(torch.split(h, ctx.widths, dim=2),
-                                            torch.split(A, ctx.widths, dim=1), residuals,
+        for w, (hw, aw, r) in enumerate(zip(hs, torch.split(A, ctx.widths, dim=1), residuals,
                                             strict=True)):
             if uniform:
                 alpha = 2.0 * float(grad.reshape(-1)[0]) / B
             else:
                 r = r * (2.0 / B) * grad[:, w].view(-1, 1, 1)
                 alpha = 1.0
-            dh.append(torch.baddbmm(hw.new_empty(()), r, aw.transpose(1, 2), beta=0,
-                                    alpha=alpha) if ctx.needs_input_grad[0] else None)
+            if ctx.needs_input_grad[0]:
+                dh.append(torch.baddbmm(hw.new_empty(()), r, aw.transpose(1, 2), beta=0,
+                                        alpha=alpha))
             dA.append(torch.baddbmm(aw.new_empty(()), hw.transpose(1, 2), r, beta=0,
                                     alpha=alpha))
         grad_h = torch.cat(dh, dim=2) if ctx.needs_input_grad[0] else None
