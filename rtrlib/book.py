@@ -413,8 +413,10 @@ def render_instructors_guide(notebooks: dict[str, Any], gpu_notebooks: dict[str,
             gpu = f"{_fmt_seconds(gpu_meta.get('wall_time_s'))} (measured, gpu profile)"
         elif teach.get("gpu_flop"):
             secs = float(teach["gpu_flop"]) / GPU_FLOPS_ASSUMED
-            gpu = (f"about {_fmt_seconds(secs)} (estimate: {float(teach['gpu_flop']):.2g} FLOP "
-                   f"at an assumed {GPU_FLOPS_ASSUMED / 1e12:.0f} TFLOP/s; not measured)")
+            gpu = (f"at least {_fmt_seconds(secs)} (an estimate, not measured: the gpu "
+                   f"profile's {float(teach['gpu_flop']):.2g} training FLOP at an assumed "
+                   f"{GPU_FLOPS_ASSUMED / 1e12:.0f} TFLOP/s; per-step overheads, which "
+                   "dominate small models, are not counted)")
         else:
             gpu = "not measured; no FLOP count stated"
         objectives = teach.get("objectives") or ["not stated"]
