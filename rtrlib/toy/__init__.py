@@ -41,9 +41,22 @@ Sweeps (:mod:`rtrlib.toy.sweep`)
     optimal_loss, variance; ``run_sweep_full(config) -> SweepResult(tasks, features, seconds)``.
     Cached through :mod:`rtrlib.store`, checkpointed and resumable.
     Command line: ``python -m rtrlib.toy sweep --help``.
+
+Interference, injection and levers (built on the engine above)
+    :mod:`rtrlib.toy.interference` (``InterferenceConfig``, ``run_interference``: gradient
+    norms against residuals across widths, measured vs predicted critical width);
+    :mod:`rtrlib.toy.injection` (``InjectionConfig``, ``run_injection``: matched-frequency
+    bursts, rare_loss / rare_signal / grad_cos per step); :mod:`rtrlib.toy.levers`
+    (``LeversConfig``, ``run_levers``: compute-to-learn a rare task by widening, raising its
+    frequency or replaying it more often). Each has its own command line:
+    ``python -m rtrlib.toy.interference``, ``python -m rtrlib.toy.injection``,
+    ``python -m rtrlib.toy.levers``.
 """
 
 from rtrlib.toy.engine import LR_SCHEDULES, OPTIMIZERS, OptimConfig, Trainer
+from rtrlib.toy.injection import InjectionConfig, run_injection  # noqa: E402
+from rtrlib.toy.interference import InterferenceConfig, run_interference  # noqa: E402
+from rtrlib.toy.levers import LeversConfig, run_levers  # noqa: E402
 from rtrlib.toy.mixture import (
     Batch,
     MixtureConfig,
@@ -63,6 +76,8 @@ from rtrlib.toy.sweep import (
 )
 
 __all__ = [
+    "InjectionConfig", "InterferenceConfig", "LeversConfig", "run_injection",
+    "run_interference", "run_levers",
     "ACTIVATIONS", "LR_SCHEDULES", "OPTIMIZERS", "Batch", "BurstSchedule", "IIDSchedule",
     "MaskedSchedule", "MixtureConfig", "ModelBatch", "OptimConfig", "Schedule", "SweepConfig",
     "SweepResult", "TaskMixture", "Trainer", "derive_seed", "log_steps", "power_law_spectrum",
