@@ -250,6 +250,7 @@ def execute_chapter(chapter: str, params: dict[str, Any], out_dir: Path, *,
     _write_nb(nb, in_path)
     env_backup = dict(os.environ)
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no busy-waiting on shared cores
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(root), *filter(None, [env_backup.get("PYTHONPATH")])])
     os.environ["RTRLIB_BOOK_PROFILE"] = params["profile"]
