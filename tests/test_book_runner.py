@@ -193,3 +193,39 @@ def test_one_chapter_into_a_fresh_build_dir_leaves_the_rest_out(
     assert not (build_dir / "html" / "chapters" / "01_alpha.html").exists()
     report = (build_dir / "html" / "book" / "execution_report.html").read_text()
     assert "01_alpha" in report and "missing" in report
+
+
+def _blocks(text: str, directive: str) -> list[str]:
+    import re
+
+    return [m.group(0) for m in re.finditer(
+        rf"(:{{3,}})\{{{directive}\}}.*?\n\1\n", text, re.S)]
+
+
+def test_every_chapter_has_a_coding_exercise_calling_rtrlib() -> None:
+    for chapter in toc_chapters():
+        text = (book.ROOT / "chapters" / f"{chapter}.md").read_text()
+        exercises = _blocks(text, "exercise")
+        assert len(exercises) >= 3, chapter
+        assert any("rtrlib" in e or "theory." in e for e in exercises), chapter
+        assert any("rtrlib" in s for s in _blocks(text, "solution")), chapter
+
+
+def test_every_theorem_links_to_where_it_is_tested() -> None:
+    import re
+
+    for chapter in toc_chapters():
+        text = (book.ROOT / "chapters" / f"{chapter}.md").read_text()
+        for kind in ("theorem", "proposition", "corollary"):
+            for m in re.finditer(rf"\{{prf:{kind}\}}[^\n]*\n:label: (\S+)", text):
+                label = m.group(1)
+                after = text[m.end():m.end() + 4000]
+                assert "is tested.**" in after, f"{chapter}: {label} has no 'tested in' links"
+                sections = re.findall(r"\{ref\}`([\w-]+)`", after.split("is tested.**")[1]
+                                      .split("\n\n")[0])
+                assert sections, f"{chapter}: {label} links to no experiment section"
+                for sec in sections:
+                    owner = sec.split("-")[0]
+                    src = next((book.ROOT / "chapters").glob(f"{owner[2:]}_*.md")).read_text()
+                    body = src.split(f"({sec})=", 1)[1][:1500]
+                    assert f"`{label}`" in body, f"{sec} does not link back to {label}"
