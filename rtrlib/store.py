@@ -154,3 +154,30 @@ def cached(
     result = compute()
     store.save(key, result)
     return result
+
+
+CHECKPOINT_SUFFIX = "-checkpoint"
+
+
+def run_resumable(key: str, train: Callable[[Store, str], T | None], *,
+                  store: Store | None = None, refresh: bool = False) -> T | None:
+    """Load the result stored under ``key``, or compute it with ``train(store, key)``.
+
+    ``train`` saves its progress under ``key + CHECKPOINT_SUFFIX`` as it goes and resumes from
+    it, so a killed run continues where it stopped. The finished result is saved under ``key``
+    and the checkpoint deleted. ``refresh`` discards both and starts over. ``train`` returning
+    None means it stopped before finishing (tests simulate a kill this way); nothing is saved.
+    """
+    store = store or Store()
+    if not refresh:
+        hit = store.load(key)
+        if hit is not None:
+            return hit
+    else:
+        store.delete(key + CHECKPOINT_SUFFIX)
+    result = train(store, key)
+    if result is None:
+        return None
+    store.save(key, result)
+    store.delete(key + CHECKPOINT_SUFFIX)
+    return result

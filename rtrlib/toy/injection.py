@@ -35,7 +35,7 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import Store, code_version, config_key
+from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.interference import gradient_split, presence, rare_mixture
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
@@ -232,7 +232,7 @@ def _train(config: InjectionConfig, store: Store, key: str,
     gaps = np.repeat([g for g, _ in config.streams], W)
     seeds = np.repeat([s for _, s in config.streams], W)
     widths = np.tile(config.widths, S)
-    ckpt = key + "-checkpoint"
+    ckpt = key + CHECKPOINT_SUFFIX
     chunks: list[dict] = []
     elapsed = 0.0
     seen = np.zeros(S, dtype=np.int64)  # rare samples seen so far, per stream
@@ -308,20 +308,9 @@ def run_injection(config: InjectionConfig, *, store: Store | None = None,
     measured on that step's batch before the update (NaN where not measured)."""
     if not isinstance(config, InjectionConfig):
         raise TypeError("run_injection expects an InjectionConfig")
-    store = store or Store()
-    key = injection_key(config)
-    if not refresh:
-        hit = store.load(key)
-        if hit is not None:
-            return hit
-    else:
-        store.delete(key + "-checkpoint")
-    df = _train(config, store, key, stop_at=_stop_at)
-    if df is None:
-        return None  # type: ignore[return-value]  # only when simulating a kill in tests
-    store.save(key, df)
-    store.delete(key + "-checkpoint")
-    return df
+    return run_resumable(injection_key(config),
+                         lambda st, key: _train(config, st, key, stop_at=_stop_at),
+                         store=store, refresh=refresh)  # None only when a test simulates a kill
 
 
 def retention_summary(df: pd.DataFrame, tail: float = 0.5, min_peak: float = 0.05

@@ -49,7 +49,7 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import Store, code_version, config_key
+from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
 from rtrlib.theory.utility import critical_width
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.interference import rare_mixture
@@ -261,7 +261,7 @@ def _train(config: LeversConfig, store: Store, key: str,
     learned_at = torch.full((S, W), -1, dtype=torch.long)
     trace: list[dict] = []
     elapsed = 0.0
-    ckpt = key + "-checkpoint"
+    ckpt = key + CHECKPOINT_SUFFIX
     saved = store.load(ckpt)
     if saved is not None:
         trainer.load_state_dict(saved["trainer"])
@@ -360,20 +360,9 @@ def _run_raw(config: LeversConfig, store: Store | None, refresh: bool,
              _stop_at: int | None = None) -> dict | None:
     if not isinstance(config, LeversConfig):
         raise TypeError("expected a LeversConfig")
-    store = store or Store()
-    key = levers_key(config)
-    if not refresh:
-        hit = store.load(key)
-        if hit is not None:
-            return hit
-    else:
-        store.delete(key + "-checkpoint")
-    raw = _train(config, store, key, stop_at=_stop_at)
-    if raw is None:
-        return None
-    store.save(key, raw)
-    store.delete(key + "-checkpoint")
-    return raw
+    return run_resumable(levers_key(config),
+                         lambda st, key: _train(config, st, key, stop_at=_stop_at),
+                         store=store, refresh=refresh)
 
 
 def run_levers_grid(config: LeversConfig, *, store: Store | None = None, refresh: bool = False,

@@ -28,7 +28,7 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import Store, code_version, config_key
+from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
 from rtrlib.theory.utility import optimal_task_loss
 from rtrlib.toy.engine import LR_SCHEDULES, OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
@@ -223,7 +223,7 @@ def _train(config: SweepConfig, store: Store, key: str, stop_at: int | None = No
     optimal = np.stack([optimal_task_loss(mixture.pi, mixture.spectra, w)
                         for w in config.widths])                      # (W, K)
     logs = set(log_steps(config.steps, config.n_logs, config.log_spacing).tolist())
-    ckpt_key = key + "-checkpoint"
+    ckpt_key = key + CHECKPOINT_SUFFIX
     chunks: list[dict] = []
     fchunks: list[dict] = []
     elapsed = 0.0
@@ -274,20 +274,9 @@ def run_sweep_full(config: SweepConfig, *, store: Store | None = None,
     """Run (or load) a sweep: per-task losses and per-feature presence over training."""
     if not isinstance(config, SweepConfig):
         raise TypeError("run_sweep expects a SweepConfig")
-    store = store or Store()
-    key = sweep_key(config)
-    if not refresh:
-        hit = store.load(key)
-        if hit is not None:
-            return hit
-    else:
-        store.delete(key + "-checkpoint")
-    result = _train(config, store, key, stop_at=_stop_at)
-    if result is None:
-        return None  # type: ignore[return-value]  # only for tests simulating a kill
-    store.save(key, result)
-    store.delete(key + "-checkpoint")
-    return result
+    return run_resumable(sweep_key(config),
+                         lambda st, key: _train(config, st, key, stop_at=_stop_at),
+                         store=store, refresh=refresh)  # None only when a test simulates a kill
 
 
 def run_sweep(config: SweepConfig, *, store: Store | None = None,
