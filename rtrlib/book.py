@@ -332,6 +332,8 @@ def _write_if_changed(path: Path, data: bytes) -> None:
 def _fmt_seconds(s: float | None) -> str:
     if s is None:
         return "n/a"
+    if s < 1:
+        return "under a second"
     return f"{s:.1f} s" if s < 90 else f"{s / 60:.1f} min"
 
 
