@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     if args.cmd == "sizes":
-        print(ladder_table(list(LADDER), 2048).to_string(index=False))
+        print(ladder_table(list(LADDER), LadderConfig().vocab_size).to_string(index=False))
         return 0
     store = Store(args.cache) if args.cache else None
     if args.cmd == "train":

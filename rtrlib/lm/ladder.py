@@ -30,6 +30,8 @@ __all__ = ["LadderConfig", "run_injection_ladder", "final_metrics", "estimate_gp
 class LadderConfig:
     """A sweep over ``kinds x sizes x frequencies x gaps x seeds`` at ``tokens`` per run.
 
+    The defaults are chapter 6's calibrated CPU miniature (``benchmarks/ch06_calibration.py``).
+
     ``frequencies`` are instances per training token; ``gaps`` 0 = i.i.d. injection, n = bursts
     every n batches at the same global frequency. ``lr_overrides`` maps size names to learning
     rates. ``grad_every`` (0 = off) analyses the gradient every that many steps.
@@ -37,20 +39,19 @@ class LadderConfig:
 
     kinds: tuple[str, ...] = ("cmp",)
     sizes: tuple[str, ...] = ("tiny", "small", "medium", "large")
-    frequencies: tuple[float, ...] = (1e-2, 3e-3, 1e-3)
+    frequencies: tuple[float, ...] = (0.03, 0.02, 0.01)
     gaps: tuple[int, ...] = (0,)
     seeds: tuple[int, ...] = (0,)
-    tokens: int = 300_000
+    tokens: int = 100_000
     set_size: int = 16
-    vocab_size: int = 2048
+    vocab_size: int = 1024
     corpus_source: str = "auto"
     corpus_paths: tuple[str, ...] = ()
     corpus_max_chars: int = 8_000_000
-    seq_len: int = 64
-    batch_size: int = 16
-    lr: float = 3e-3
-    lr_overrides: tuple[tuple[str, float], ...] = (("large", 2e-3), ("xl", 1e-3),
-                                                   ("xxl", 6e-4), ("xxxl", 4e-4))
+    seq_len: int = 32
+    batch_size: int = 8
+    lr: float = 6e-3
+    lr_overrides: tuple[tuple[str, float], ...] = (("xl", 1e-3), ("xxl", 6e-4), ("xxxl", 4e-4))
     weight_decay: float = 0.1
     warmup: int = 50
     task_seed: int = 0
