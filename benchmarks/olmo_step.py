@@ -1,7 +1,8 @@
 """Training-step throughput: the chapter's pipeline against a bare OLMo-core step.
 
-Both sides train the same OLMo-core model (``--size``, vocabulary 2048, sequence 64, batch 16)
-for the same number of steps from the same initialisation:
+Both sides train the same OLMo-core model (``--size``; vocabulary, sequence length and batch of
+chapter 6's cpu profile, the defaults of :class:`rtrlib.lm.ladder.LadderConfig`) for the same
+number of steps from the same initialisation:
 
 - bare: a pre-built batch tensor; forward, cross-entropy, backward, AdamW step;
 - pipeline: :func:`rtrlib.lm.train.train_run` (batch windows cut from a token stream, task
@@ -31,12 +32,14 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from rtrlib.lm.injection import InjectionConfig  # noqa: E402
+from rtrlib.lm.ladder import LadderConfig  # noqa: E402
 from rtrlib.lm.models import build_model, param_counts  # noqa: E402
 from rtrlib.lm.tokenizer import TokenData  # noqa: E402
 from rtrlib.lm.train import RunConfig, train_run  # noqa: E402
 from rtrlib.store import Store  # noqa: E402
 
-VOCAB = 2048
+CHAPTER = LadderConfig()
+VOCAB = CHAPTER.vocab_size
 
 
 def bare_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int) -> float:
@@ -59,7 +62,7 @@ def bare_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int) -> 
 
 def pipeline_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int,
                      data: TokenData, grad_every: int = 0) -> tuple[float, float]:
-    cfg = RunConfig(kind="cmp", size=size, injection=InjectionConfig(frequency=1e-2),
+    cfg = RunConfig(kind="cmp", size=size, injection=InjectionConfig(frequency=max(CHAPTER.frequencies)),
                     seq_len=seq_len, batch_size=batch, steps=steps, eval_every=10**6,
                     ckpt_every=10**6, seed=seed, grad_every=grad_every, warmup=5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,10 +73,10 @@ def pipeline_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int,
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default="medium")
-    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--steps", type=int, default=100)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--seq-len", type=int, default=64)
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seq-len", type=int, default=CHAPTER.seq_len)
+    p.add_argument("--batch", type=int, default=CHAPTER.batch_size)
     a = p.parse_args()
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     stream = np.random.default_rng(0).integers(1, VOCAB, size=2_000_000).astype(np.uint16)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rtrlib.cli import add_config_options, config_kwargs
 from rtrlib.params import (
     ParameterError,
     require_choice,
@@ -38,6 +38,7 @@ from rtrlib.params import (
 from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.interference import gradient_split, presence, rare_mixture
+from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
 from rtrlib.toy.models import ModelBatch
 from rtrlib.toy.schedules import draw_tasks
@@ -47,7 +48,7 @@ __all__ = ["InjectionConfig", "MatchedFrequencySchedule", "run_injection", "rete
 
 _HERE = Path(__file__).resolve().parent
 _CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
-                                  "interference.py", "injection.py"))
+                                  "interference.py", "injection.py", "loop.py"))
 _NOT_KEYED = ("checkpoint_every", "progress")
 
 
@@ -232,62 +233,44 @@ def _train(config: InjectionConfig, store: Store, key: str,
     gaps = np.repeat([g for g, _ in config.streams], W)
     seeds = np.repeat([s for _, s in config.streams], W)
     widths = np.tile(config.widths, S)
-    ckpt = key + CHECKPOINT_SUFFIX
-    chunks: list[dict] = []
-    elapsed = 0.0
-    seen = np.zeros(S, dtype=np.int64)  # rare samples seen so far, per stream
-    saved = store.load(ckpt)
-    if saved is not None:
-        trainer.load_state_dict(saved["trainer"])
-        chunks, elapsed, seen = saved["chunks"], saved["seconds"], saved["seen"]
-    t0 = time.perf_counter()
-    bar = None
-    if config.progress:
-        from tqdm.auto import tqdm
+    # rare samples seen so far, per stream
+    state: dict = {"chunks": [], "seen": np.zeros(S, dtype=np.int64)}
 
-        bar = tqdm(total=config.steps, initial=trainer.step, desc="injection", leave=False)
-    try:
-        while trainer.step < config.steps:
-            step = trainer.step
-            if stop_at is not None and step >= stop_at:
-                store.save(ckpt, {"trainer": trainer.state_dict(), "chunks": chunks,
-                                  "seen": seen.copy(),
-                                  "seconds": elapsed + time.perf_counter() - t0})
-                return None
-            batch = trainer.next_batch()
-            n_rare = (batch.task == rare).sum(1).cpu().numpy()               # (S,)
-            seen += n_rare
-            split = gradient_split(trainer, batch, rare) if step in grads_at else None
-            trainer.update(batch)
-            if step in log_at or split is not None:
-                with torch.no_grad():
-                    losses = trainer.task_losses().double().cpu()            # (S, W, K)
-                sig = presence(trainer.models, t, feats).mean(-1).cpu()      # (S, W)
-                row = {
-                    "step": np.full(S * W, step),
-                    "gap": gaps, "seed": seeds, "width": widths,
-                    "n_rare": np.repeat(n_rare, W),
-                    "rare_seen": np.repeat(seen, W),
-                    "rare_signal": sig.numpy().ravel(),
-                    "rare_loss": (losses[..., rare] / var[rare]).numpy().ravel(),
-                    "common_loss": ((losses[..., common] / torch.as_tensor(var[common]))
-                                    @ w_common).numpy().ravel(),
-                }
-                for name, col in (("cos", "grad_cos"), ("cos_task", "grad_cos_rare"),
-                                  ("cos_other", "grad_cos_other"),
-                                  ("norm_other", "grad_norm_other")):
-                    row[col] = split[name].cpu().numpy().ravel() if split is not None \
-                        else np.full(S * W, np.nan)
-                chunks.append(row)
-            if bar is not None:
-                bar.update(1)
-            if trainer.step % config.checkpoint_every == 0 and trainer.step < config.steps:
-                store.save(ckpt, {"trainer": trainer.state_dict(), "chunks": chunks,
-                                  "seen": seen.copy(),
-                                  "seconds": elapsed + time.perf_counter() - t0})
-    finally:
-        if bar is not None:
-            bar.close()
+    def advance() -> None:
+        step = trainer.step
+        batch = trainer.next_batch()
+        n_rare = (batch.task == rare).sum(1).cpu().numpy()               # (S,)
+        state["seen"] = state["seen"] + n_rare
+        split = gradient_split(trainer, batch, rare) if step in grads_at else None
+        trainer.update(batch)
+        if step in log_at or split is not None:
+            with torch.no_grad():
+                losses = trainer.task_losses().double().cpu()            # (S, W, K)
+            sig = presence(trainer.models, t, feats).mean(-1).cpu()      # (S, W)
+            row = {
+                "step": np.full(S * W, step),
+                "gap": gaps, "seed": seeds, "width": widths,
+                "n_rare": np.repeat(n_rare, W),
+                "rare_seen": np.repeat(state["seen"], W),
+                "rare_signal": sig.numpy().ravel(),
+                "rare_loss": (losses[..., rare] / var[rare]).numpy().ravel(),
+                "common_loss": ((losses[..., common] / torch.as_tensor(var[common]))
+                                @ w_common).numpy().ravel(),
+            }
+            for name, col in (("cos", "grad_cos"), ("cos_task", "grad_cos_rare"),
+                              ("cos_other", "grad_cos_other"),
+                              ("norm_other", "grad_norm_other")):
+                row[col] = split[name].cpu().numpy().ravel() if split is not None \
+                    else np.full(S * W, np.nan)
+            state["chunks"].append(row)
+
+    seconds = run_loop(trainer, state, steps=config.steps, store=store,
+                       checkpoint_key=key + CHECKPOINT_SUFFIX,
+                       checkpoint_every=config.checkpoint_every, advance=advance,
+                       stop_at=stop_at, progress=config.progress, desc="injection")
+    if seconds is None:
+        return None
+    chunks = state["chunks"]
     df = pd.DataFrame({c: np.concatenate([ch[c] for ch in chunks]) for c in chunks[0]})
     df["burst"] = df["n_rare"] > 0
     # steps since the last burst start of the row's stream (-1 before the first burst)
@@ -295,7 +278,7 @@ def _train(config: InjectionConfig, store: Store, key: str,
     g = df["gap"].to_numpy()
     df["since_burst"] = np.where(rel >= 0, rel % g, -1)
     df["cycle"] = np.where(rel >= 0, rel // g, -1)
-    df.attrs["seconds"] = elapsed + time.perf_counter() - t0
+    df.attrs["seconds"] = seconds
     return df[["width", "seed", "gap", "step", "cycle", "since_burst", "burst", "n_rare",
                "rare_seen", "rare_loss", "rare_signal", "common_loss", "grad_cos", "grad_cos_rare",
                "grad_cos_other", "grad_norm_other"]]
@@ -343,21 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m rtrlib.toy.injection [--widths ...] [--gaps ...] --out FILE.csv``."""
     p = argparse.ArgumentParser(prog="python -m rtrlib.toy.injection",
                                 description="Matched-frequency injection of a rare task.")
-    for name, typ in (("widths", int), ("seeds", int), ("gaps", int)):
-        p.add_argument("--" + name, type=typ, nargs="+")
-    for name, typ in (("steps", int), ("batch-size", int), ("per-batch", int), ("warmup", int),
-                      ("lr", float), ("rare-lambda", float), ("n-common", int),
-                      ("grad-every", int), ("log-every", int)):
-        p.add_argument("--" + name, type=typ)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--device")
+    add_config_options(p, InjectionConfig)
     p.add_argument("--refresh", action="store_true")
     p.add_argument("--out", default="injection.csv")
     a = p.parse_args(argv)
-    kw = {k: v for k, v in vars(a).items() if k not in ("out", "refresh") and v is not None}
-    for k in ("widths", "seeds", "gaps"):
-        if k in kw:
-            kw[k] = tuple(kw[k])
+    kw = config_kwargs(a, InjectionConfig)
     try:
         cfg = InjectionConfig(**kw, progress=True)
     except ParameterError as exc:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rtrlib.cli import add_config_options, config_kwargs
 from rtrlib.params import (
     ParameterError,
     require_choice,
@@ -343,19 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m rtrlib.toy.interference [--widths ...] [--steps ...] --out FILE.csv``."""
     p = argparse.ArgumentParser(prog="python -m rtrlib.toy.interference",
                                 description="Theorem 4 measurements on the i.i.d. stream.")
-    p.add_argument("--widths", type=int, nargs="+")
-    p.add_argument("--seeds", type=int, nargs="+")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--rare-frequency", type=float)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--device")
+    add_config_options(p, InterferenceConfig)
     p.add_argument("--out", default="interference.csv")
     a = p.parse_args(argv)
-    kw = {k: v for k, v in vars(a).items() if k != "out" and v is not None}
-    for k in ("widths", "seeds"):
-        if k in kw:
-            kw[k] = tuple(kw[k])
+    kw = config_kwargs(a, InterferenceConfig)
     try:
         cfg = InterferenceConfig(**kw, progress=True)
     except ParameterError as exc:

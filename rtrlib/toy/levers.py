@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rtrlib.cli import add_config_options, config_kwargs
 from rtrlib.params import (
     ParameterError,
     require_choice,
@@ -53,6 +53,7 @@ from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run
 from rtrlib.theory.utility import critical_width
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.interference import rare_mixture
+from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
 from rtrlib.toy.models import ModelBatch
 from rtrlib.toy.schedules import draw_tasks
@@ -64,7 +65,7 @@ LEVERS = ("widen", "raise frequency", "replay more often")
 
 _HERE = Path(__file__).resolve().parent
 _CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
-                                  "interference.py", "levers.py"))
+                                  "interference.py", "levers.py", "loop.py"))
 _NOT_KEYED = ("checkpoint_every", "progress")
 
 
@@ -257,63 +258,36 @@ def _train(config: LeversConfig, store: Store, key: str,
     S, W = len(config.streams), len(config.widths)
     # start of the current run of measurements below threshold (-1: above now), and the step
     # at which the first run long enough to count (``hold`` steps) began (-1: not yet)
-    run_start = torch.full((S, W), -1, dtype=torch.long)
-    learned_at = torch.full((S, W), -1, dtype=torch.long)
-    trace: list[dict] = []
-    elapsed = 0.0
-    ckpt = key + CHECKPOINT_SUFFIX
-    saved = store.load(ckpt)
-    if saved is not None:
-        trainer.load_state_dict(saved["trainer"])
-        run_start, learned_at = saved["run_start"], saved["learned_at"]
-        trace, elapsed = saved["trace"], saved["seconds"]
-    t0 = time.perf_counter()
+    state: dict = {"run_start": torch.full((S, W), -1, dtype=torch.long),
+                   "learned_at": torch.full((S, W), -1, dtype=torch.long), "trace": []}
 
-    def save_checkpoint() -> None:
-        store.save(ckpt, {"trainer": trainer.state_dict(), "run_start": run_start,
-                          "learned_at": learned_at, "trace": trace,
-                          "seconds": elapsed + time.perf_counter() - t0})
-
-    def measure() -> tuple[torch.Tensor, torch.Tensor]:
+    def observe(step: int) -> None:  # models have taken `step` updates
+        if not (step % config.log_every == 0 or step == config.steps):
+            return
         with torch.no_grad():
-            losses = trainer.task_losses().double().cpu() / var           # (S, W, K)
-        return losses[..., rare], losses[..., common] @ w_common
+            losses = trainer.task_losses().double().cpu() / var               # (S, W, K)
+        rare_loss, common_loss = losses[..., rare], losses[..., common] @ w_common
+        below = rare_loss < config.threshold
+        run_start, learned_at = state["run_start"], state["learned_at"]
+        run_start = torch.where(below, torch.where(run_start < 0,
+                                                   torch.full_like(run_start, step),
+                                                   run_start),
+                                torch.full_like(run_start, -1))
+        held = below & (step - run_start >= config.hold) & (learned_at < 0)
+        state["run_start"], state["learned_at"] = run_start, torch.where(held, run_start,
+                                                                         learned_at)
+        if step % config.trace_every == 0 or step == config.steps:
+            state["trace"].append({"step": step, "rare_loss": rare_loss.numpy().copy(),
+                                   "common_loss": common_loss.numpy().copy()})
 
-    bar = None
-    if config.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=config.steps, initial=trainer.step, desc="levers", leave=False)
-    try:
-        while True:
-            step = trainer.step                    # models have taken `step` updates
-            if step % config.log_every == 0 or step == config.steps:
-                rare_loss, common_loss = measure()
-                below = rare_loss < config.threshold
-                run_start = torch.where(below, torch.where(run_start < 0,
-                                                           torch.full_like(run_start, step),
-                                                           run_start),
-                                        torch.full_like(run_start, -1))
-                held = below & (step - run_start >= config.hold) & (learned_at < 0)
-                learned_at = torch.where(held, run_start, learned_at)
-                if step % config.trace_every == 0 or step == config.steps:
-                    trace.append({"step": step, "rare_loss": rare_loss.numpy().copy(),
-                                  "common_loss": common_loss.numpy().copy()})
-            if step >= config.steps:
-                break
-            if stop_at is not None and step >= stop_at:
-                save_checkpoint()
-                return None
-            trainer.train_step()
-            if bar is not None:
-                bar.update(1)
-            if trainer.step % config.checkpoint_every == 0 and trainer.step < config.steps:
-                save_checkpoint()
-    finally:
-        if bar is not None:
-            bar.close()
-    return {"learned_at": learned_at.numpy(), "trace": trace,
-            "seconds": elapsed + time.perf_counter() - t0}
+    seconds = run_loop(trainer, state, steps=config.steps, store=store,
+                       checkpoint_key=key + CHECKPOINT_SUFFIX,
+                       checkpoint_every=config.checkpoint_every, observe=observe,
+                       stop_at=stop_at, progress=config.progress, desc="levers")
+    if seconds is None:
+        return None
+    return {"learned_at": state["learned_at"].numpy(), "trace": state["trace"],
+            "seconds": seconds}
 
 
 def _grid_frame(config: LeversConfig, raw: dict) -> pd.DataFrame:
@@ -478,21 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rtrlib.toy.levers",
                                 description="Compute-to-learn a rare task: widen, raise its "
                                             "frequency, or replay it more often.")
-    for name in ("widths", "rates", "gaps", "seeds", "base-widths"):
-        p.add_argument("--" + name, type=int, nargs="+")
-    for name, typ in (("steps", int), ("batch-size", int), ("base-rate", int),
-                      ("base-gap", int), ("lr", float), ("threshold", float),
-                      ("rare-lambda", float), ("n-common", int)):
-        p.add_argument("--" + name, type=typ)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--device")
+    add_config_options(p, LeversConfig)
     p.add_argument("--refresh", action="store_true")
     p.add_argument("--out", default="levers.csv")
     a = p.parse_args(argv)
-    kw = {k: v for k, v in vars(a).items() if k not in ("out", "refresh") and v is not None}
-    for k in ("widths", "rates", "gaps", "seeds", "base_widths"):
-        if k in kw:
-            kw[k] = tuple(kw[k])
+    kw = config_kwargs(a, LeversConfig)
     try:
         cfg = LeversConfig(**kw, progress=True)
     except ParameterError as exc:

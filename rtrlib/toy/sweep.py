@@ -12,7 +12,6 @@ sweep resumes where it stopped and produces the same numbers as an uninterrupted
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from rtrlib.params import (
 from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
 from rtrlib.theory.utility import optimal_task_loss
 from rtrlib.toy.engine import LR_SCHEDULES, OPTIMIZERS, OptimConfig, Trainer
+from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
 from rtrlib.toy.models import ACTIVATIONS, ModelBatch
 
@@ -39,7 +39,7 @@ __all__ = ["SweepConfig", "SweepResult", "run_sweep", "run_sweep_full", "log_ste
 
 _HERE = Path(__file__).resolve().parent
 _CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
-                                  "sweep.py"))
+                                  "sweep.py", "loop.py"))
 # fields that change how a sweep is run but not its numbers (left out of the cache key)
 _NOT_KEYED = ("checkpoint_every", "progress")
 
@@ -223,49 +223,23 @@ def _train(config: SweepConfig, store: Store, key: str, stop_at: int | None = No
     optimal = np.stack([optimal_task_loss(mixture.pi, mixture.spectra, w)
                         for w in config.widths])                      # (W, K)
     logs = set(log_steps(config.steps, config.n_logs, config.log_spacing).tolist())
-    ckpt_key = key + CHECKPOINT_SUFFIX
-    chunks: list[dict] = []
-    fchunks: list[dict] = []
-    elapsed = 0.0
-    saved = store.load(ckpt_key)
-    if saved is not None:
-        trainer.load_state_dict(saved["trainer"])
-        chunks, fchunks, elapsed = saved["chunks"], saved["fchunks"], saved["seconds"]
-    t0 = time.perf_counter()
+    state: dict = {"chunks": [], "fchunks": []}
 
-    def checkpoint() -> None:
-        store.save(ckpt_key, {"trainer": trainer.state_dict(), "chunks": chunks,
-                              "fchunks": fchunks,
-                              "seconds": elapsed + time.perf_counter() - t0})
+    def observe(step: int) -> None:
+        if step in logs:
+            rows, feats = _measure(trainer, config, mixture, optimal)
+            state["chunks"].append(rows)
+            if feats is not None:
+                state["fchunks"].append(feats)
 
-    bar = None
-    if config.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=config.steps, initial=trainer.step, desc="toy sweep", leave=False)
-    try:
-        while True:
-            if trainer.step in logs and not (chunks and chunks[-1]["step"][0] == trainer.step):
-                rows, feats = _measure(trainer, config, mixture, optimal)
-                chunks.append(rows)
-                if feats is not None:
-                    fchunks.append(feats)
-            if trainer.step >= config.steps:
-                break
-            if stop_at is not None and trainer.step >= stop_at:
-                checkpoint()
-                return None
-            trainer.train_step()
-            if bar is not None:
-                bar.update(1)
-            if trainer.step % config.checkpoint_every == 0 and trainer.step < config.steps:
-                checkpoint()
-    finally:
-        if bar is not None:
-            bar.close()
-    tasks, feats = _frames(config, mixture, chunks, fchunks)
-    result = SweepResult(tasks=tasks, features=feats,
-                         seconds=elapsed + time.perf_counter() - t0)
+    seconds = run_loop(trainer, state, steps=config.steps, store=store,
+                       checkpoint_key=key + CHECKPOINT_SUFFIX,
+                       checkpoint_every=config.checkpoint_every, observe=observe,
+                       stop_at=stop_at, progress=config.progress, desc="toy sweep")
+    if seconds is None:
+        return None
+    tasks, feats = _frames(config, mixture, state["chunks"], state["fchunks"])
+    result = SweepResult(tasks=tasks, features=feats, seconds=seconds)
     return result
 
 

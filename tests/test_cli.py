@@ -1,0 +1,60 @@
+"""Command-line options derived from config dataclasses (rtrlib.cli)."""
+
+import argparse
+import dataclasses
+import typing
+
+import pytest
+
+from rtrlib.cli import add_config_options, config_kwargs
+
+
+@dataclasses.dataclass(frozen=True)
+class Demo:
+    widths: tuple[int, ...] = (1,)
+    rates: tuple[float, ...] = (0.5,)
+    lr: float = 0.1
+    steps: int = 3
+    name: str = "a"
+    flag: bool = False
+    spectra: tuple[tuple[float, ...], ...] = ()
+    progress: bool = dataclasses.field(default=False, compare=False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    add_config_options(p, Demo)
+    p.add_argument("--out")
+    return p
+
+
+def test_given_options_become_typed_fields_and_the_rest_keep_defaults():
+    a = _parser().parse_args(["--widths", "2", "4", "--rates", "0.25", "--lr", "0.5",
+                              "--flag", "--name", "b", "--out", "x.csv"])
+    kw = config_kwargs(a, Demo)
+    assert kw == {"widths": (2, 4), "rates": (0.25,), "lr": 0.5, "flag": True, "name": "b"}
+    assert Demo(**kw).steps == 3
+    assert config_kwargs(_parser().parse_args(["--no-flag"]), Demo) == {"flag": False}
+
+
+@pytest.mark.parametrize("argv", [["--spectra", "1"], ["--progress"], ["--steps", "x"]])
+def test_unsupported_or_mistyped_options_are_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        _parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("module, cls", [("injection", "InjectionConfig"),
+                                         ("levers", "LeversConfig"),
+                                         ("interference", "InterferenceConfig")])
+def test_each_toy_command_offers_every_config_field(module, cls, capsys):
+    import importlib
+
+    mod = importlib.import_module(f"rtrlib.toy.{module}")
+    with pytest.raises(SystemExit):
+        mod.main(["--help"])
+    text = capsys.readouterr().out
+    hints = typing.get_type_hints(getattr(mod, cls))
+    names = [f.name for f in dataclasses.fields(getattr(mod, cls))
+             if f.name != "progress" and "tuple[tuple" not in str(hints[f.name])]
+    missing = [n for n in names if "--" + n.replace("_", "-") not in text]
+    assert not missing
