@@ -62,7 +62,8 @@ def bare_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int) -> 
 
 def pipeline_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int,
                      data: TokenData, grad_every: int = 0) -> tuple[float, float]:
-    cfg = RunConfig(kind="cmp", size=size, injection=InjectionConfig(frequency=max(CHAPTER.frequencies)),
+    cfg = RunConfig(kind="cmp", size=size,
+                    injection=InjectionConfig(frequency=max(CHAPTER.frequencies)),
                     seq_len=seq_len, batch_size=batch, steps=steps, eval_every=10**6,
                     ckpt_every=10**6, seed=seed, grad_every=grad_every, warmup=5)
     with tempfile.TemporaryDirectory() as tmp:

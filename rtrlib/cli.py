@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import typing
 from typing import Any
 
-__all__ = ["add_config_options", "config_kwargs"]
+__all__ = ["add_config_options", "config_kwargs", "parse_config_command"]
 
 
 def _options(cls: type, skip: tuple[str, ...]) -> list[tuple[dataclasses.Field, str]]:
@@ -47,3 +48,24 @@ def config_kwargs(args: argparse.Namespace, cls: type,
     names = {f.name for f, _ in _options(cls, skip)}
     return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items()
             if k in names and v is not None}
+
+
+def parse_config_command(argv: list[str] | None, cls: type, *, prog: str, description: str,
+                         out: str, refresh: bool = True
+                         ) -> tuple[Any, argparse.Namespace] | None:
+    """Parse a one-config command (every field an option, plus ``--out`` and ``--refresh``)
+    and build the config with ``progress=True``. A value the config refuses prints the
+    config's one-line message to stderr and returns None (the command then exits with 2)."""
+    from rtrlib.params import ParameterError
+
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    add_config_options(p, cls)
+    if refresh:
+        p.add_argument("--refresh", action="store_true", help="ignore cached results")
+    p.add_argument("--out", default=out, help="CSV to write")
+    args = p.parse_args(argv)
+    try:
+        return cls(**config_kwargs(args, cls), progress=True), args
+    except ParameterError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None

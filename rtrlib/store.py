@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
 
@@ -82,6 +82,22 @@ def config_key(kind: str, config: Any, version: str) -> str:
     blob = json.dumps({"kind": kind, "config": _jsonable(config), "code": version},
                       sort_keys=True, default=repr)
     return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:24]}"
+
+
+class KeyedConfig:
+    """Mixin for frozen config dataclasses: :meth:`replace`, and :meth:`keyed`, the fields that
+    determine a result (``NOT_KEYED`` lists those that do not, such as progress bars)."""
+
+    NOT_KEYED: ClassVar[tuple[str, ...]] = ("checkpoint_every", "progress")
+
+    def replace(self, **changes: Any) -> Any:
+        return dataclasses.replace(self, **changes)
+
+    def keyed(self) -> dict:
+        d = dataclasses.asdict(self)
+        for name in self.NOT_KEYED:
+            d.pop(name, None)
+        return d
 
 
 class Store:

@@ -102,3 +102,23 @@ def test_two_processes_writing_the_same_key_do_not_corrupt_it(tmp_path: Path) ->
     got = Store(tmp_path).load("shared")
     assert got["worker"] in (0, 1) and got["data"] == list(range(20000))
     assert [p.name for p in tmp_path.iterdir()] == ["shared.pkl"]
+
+
+def test_keyed_config_leaves_out_what_does_not_change_results():
+    import dataclasses
+
+    from rtrlib.store import KeyedConfig
+
+    @dataclasses.dataclass(frozen=True)
+    class Run(KeyedConfig):
+        width: int = 8
+        checkpoint_every: int = 64
+        progress: bool = False
+
+    @dataclasses.dataclass(frozen=True)
+    class Grid(Run):
+        NOT_KEYED = ("progress",)
+
+    run = Run().replace(width=16, progress=True)
+    assert run.width == 16 and run.keyed() == {"width": 16}
+    assert Grid().keyed() == {"width": 8, "checkpoint_every": 64}

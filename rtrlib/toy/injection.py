@@ -16,9 +16,6 @@ checkpointed, resumable; command line ``python -m rtrlib.toy.injection --help``.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rtrlib.cli import add_config_options, config_kwargs
+from rtrlib.cli import parse_config_command
 from rtrlib.params import (
     ParameterError,
     require_choice,
@@ -35,7 +32,14 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
+from rtrlib.store import (
+    CHECKPOINT_SUFFIX,
+    KeyedConfig,
+    Store,
+    code_version,
+    config_key,
+    run_resumable,
+)
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.interference import gradient_split, presence, rare_mixture
 from rtrlib.toy.loop import run_loop
@@ -49,7 +53,6 @@ __all__ = ["InjectionConfig", "MatchedFrequencySchedule", "run_injection", "rete
 _HERE = Path(__file__).resolve().parent
 _CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
                                   "interference.py", "injection.py", "loop.py"))
-_NOT_KEYED = ("checkpoint_every", "progress")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class MatchedFrequencySchedule:
 
 
 @dataclass(frozen=True)
-class InjectionConfig:
+class InjectionConfig(KeyedConfig):
     """A matched-frequency injection experiment (widths x seeds x gaps)."""
 
     # the mixture: Zipf common tasks plus one rare task
@@ -180,15 +183,6 @@ class InjectionConfig:
         optim = OptimConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps)
         return Trainer(mixture, models, optim, batch_size=self.batch_size,
                        schedule=self.schedule(mixture), device=self.device)
-
-    def replace(self, **changes) -> InjectionConfig:
-        return dataclasses.replace(self, **changes)
-
-    def keyed(self) -> dict:
-        d = dataclasses.asdict(self)
-        for name in _NOT_KEYED:
-            d.pop(name)
-        return d
 
 
 def injection_key(config: InjectionConfig) -> str:
@@ -324,18 +318,12 @@ def retention_summary(df: pd.DataFrame, tail: float = 0.5, min_peak: float = 0.0
 # ---- command line ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """``python -m rtrlib.toy.injection [--widths ...] [--gaps ...] --out FILE.csv``."""
-    p = argparse.ArgumentParser(prog="python -m rtrlib.toy.injection",
-                                description="Matched-frequency injection of a rare task.")
-    add_config_options(p, InjectionConfig)
-    p.add_argument("--refresh", action="store_true")
-    p.add_argument("--out", default="injection.csv")
-    a = p.parse_args(argv)
-    kw = config_kwargs(a, InjectionConfig)
-    try:
-        cfg = InjectionConfig(**kw, progress=True)
-    except ParameterError as exc:
-        print(exc, file=sys.stderr)
+    parsed = parse_config_command(argv, InjectionConfig, prog="python -m rtrlib.toy.injection",
+                                  description="Matched-frequency injection of a rare task.",
+                                  out="injection.csv")
+    if parsed is None:
         return 2
+    cfg, a = parsed
     df = run_injection(cfg, refresh=a.refresh)
     df.to_csv(a.out, index=False)
     print(retention_summary(df).groupby(["width", "gap"])[["retained", "mean_signal",

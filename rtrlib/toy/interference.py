@@ -19,9 +19,6 @@ gradient split for the rare task: the data behind Theorem 4's chapter. Cached th
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rtrlib.cli import add_config_options, config_kwargs
+from rtrlib.cli import parse_config_command
 from rtrlib.params import (
     ParameterError,
     require_choice,
@@ -38,7 +35,7 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import Store, code_version, config_key
+from rtrlib.store import KeyedConfig, Store, code_version, config_key
 from rtrlib.theory import interference as theory
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.mixture import Batch, MixtureConfig, TaskMixture, zipf_frequencies
@@ -183,7 +180,7 @@ def task_gradient_norms(trainer: Trainer) -> torch.Tensor:
 
 # ---- the i.i.d. experiment of chapter 4 -------------------------------------------------------
 @dataclass(frozen=True)
-class InterferenceConfig:
+class InterferenceConfig(KeyedConfig):
     """Widths x seeds trained on the i.i.d. stream of :func:`rare_mixture`, measured densely."""
 
     n_common: int = 8
@@ -237,11 +234,6 @@ class InterferenceConfig:
                                  device=self.device)
         optim = OptimConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps)
         return Trainer(mixture, models, optim, batch_size=self.batch_size, device=self.device)
-
-    def keyed(self) -> dict:
-        d = dataclasses.asdict(self)
-        d.pop("progress")
-        return d
 
 
 def _log_points(steps: int, n_logs: int) -> set[int]:
@@ -342,17 +334,13 @@ def measured_critical_width(df: pd.DataFrame, rare: int, threshold: float = 0.5)
 # ---- command line ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """``python -m rtrlib.toy.interference [--widths ...] [--steps ...] --out FILE.csv``."""
-    p = argparse.ArgumentParser(prog="python -m rtrlib.toy.interference",
-                                description="Theorem 4 measurements on the i.i.d. stream.")
-    add_config_options(p, InterferenceConfig)
-    p.add_argument("--out", default="interference.csv")
-    a = p.parse_args(argv)
-    kw = config_kwargs(a, InterferenceConfig)
-    try:
-        cfg = InterferenceConfig(**kw, progress=True)
-    except ParameterError as exc:
-        print(exc, file=sys.stderr)
+    parsed = parse_config_command(argv, InterferenceConfig,
+                                  prog="python -m rtrlib.toy.interference",
+                                  description="Theorem 4 measurements on the i.i.d. stream.",
+                                  out="interference.csv", refresh=False)
+    if parsed is None:
         return 2
+    cfg, a = parsed
     df = run_interference(cfg)
     df.to_csv(a.out, index=False)
     nc = predicted_critical_width(cfg.mixture_config().build(), cfg.rare)

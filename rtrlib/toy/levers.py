@@ -30,9 +30,6 @@ killed run resumes. Command line: ``python -m rtrlib.toy.levers --help``.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rtrlib.cli import add_config_options, config_kwargs
+from rtrlib.cli import parse_config_command
 from rtrlib.params import (
     ParameterError,
     require_choice,
@@ -49,7 +46,14 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
+from rtrlib.store import (
+    CHECKPOINT_SUFFIX,
+    KeyedConfig,
+    Store,
+    code_version,
+    config_key,
+    run_resumable,
+)
 from rtrlib.theory.utility import critical_width
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.interference import rare_mixture
@@ -66,7 +70,6 @@ LEVERS = ("widen", "raise frequency", "replay more often")
 _HERE = Path(__file__).resolve().parent
 _CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
                                   "interference.py", "levers.py", "loop.py"))
-_NOT_KEYED = ("checkpoint_every", "progress")
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,14 @@ class RateGapSchedule:
 
 
 @dataclass(frozen=True)
-class LeversConfig:
+class LeversConfig(KeyedConfig):
     """The grid of settings and the baseline the levers start from.
 
     ``rates`` are rare samples per batch on average (global frequency ``rate / batch_size``);
     ``base_rate``, ``base_gap`` and each of ``base_widths`` must be in their grids.
     """
+
+    NOT_KEYED = ("checkpoint_every", "progress", "base_widths")  # baselines only re-slice the grid
 
     # the mixture (rare task = index n_common)
     n_common: int = 8
@@ -226,15 +231,6 @@ class LeversConfig:
         per = sum(flops_per_step(w, self.batch_size, m.input_dim, m.n_features)
                   for w in self.widths)
         return float(per * len(self.streams) * self.steps)
-
-    def replace(self, **changes) -> LeversConfig:
-        return dataclasses.replace(self, **changes)
-
-    def keyed(self) -> dict:
-        d = dataclasses.asdict(self)
-        for name in _NOT_KEYED + ("base_widths",):   # baselines only re-slice the grid
-            d.pop(name)
-        return d
 
 
 def flops_per_step(width: int, batch_size: int, input_dim: int, n_features: int) -> float:
@@ -449,19 +445,13 @@ def cheapest_levers(table: pd.DataFrame) -> pd.DataFrame:
 # ---- command line ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """``python -m rtrlib.toy.levers [--widths ...] [--rates ...] [--gaps ...] --out FILE.csv``."""
-    p = argparse.ArgumentParser(prog="python -m rtrlib.toy.levers",
-                                description="Compute-to-learn a rare task: widen, raise its "
-                                            "frequency, or replay it more often.")
-    add_config_options(p, LeversConfig)
-    p.add_argument("--refresh", action="store_true")
-    p.add_argument("--out", default="levers.csv")
-    a = p.parse_args(argv)
-    kw = config_kwargs(a, LeversConfig)
-    try:
-        cfg = LeversConfig(**kw, progress=True)
-    except ParameterError as exc:
-        print(exc, file=sys.stderr)
+    parsed = parse_config_command(argv, LeversConfig, prog="python -m rtrlib.toy.levers",
+                                  description="Compute-to-learn a rare task: widen, raise "
+                                              "its frequency, or replay it more often.",
+                                  out="levers.csv")
+    if parsed is None:
         return 2
+    cfg, a = parsed
     table = run_levers(cfg, refresh=a.refresh)
     table.to_csv(a.out, index=False)
     with pd.option_context("display.width", 160):

@@ -11,7 +11,6 @@ sweep resumes where it stopped and produces the same numbers as an uninterrupted
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,14 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import CHECKPOINT_SUFFIX, Store, code_version, config_key, run_resumable
+from rtrlib.store import (
+    CHECKPOINT_SUFFIX,
+    KeyedConfig,
+    Store,
+    code_version,
+    config_key,
+    run_resumable,
+)
 from rtrlib.theory.utility import optimal_task_loss
 from rtrlib.toy.engine import LR_SCHEDULES, OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.loop import run_loop
@@ -41,11 +47,10 @@ _HERE = Path(__file__).resolve().parent
 _CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
                                   "sweep.py", "loop.py"))
 # fields that change how a sweep is run but not its numbers (left out of the cache key)
-_NOT_KEYED = ("checkpoint_every", "progress")
 
 
 @dataclass(frozen=True)
-class SweepConfig:
+class SweepConfig(KeyedConfig):
     """A width x seed sweep: the mixture, the models, the optimizer, and what to log."""
 
     # the task mixture
@@ -123,15 +128,6 @@ class SweepConfig:
                                  init_scale=self.init_scale, device=self.device)
         return Trainer(mixture, models, self.optim_config(), batch_size=self.batch_size,
                        device=self.device)
-
-    def replace(self, **changes) -> SweepConfig:
-        return dataclasses.replace(self, **changes)
-
-    def keyed(self) -> dict:
-        d = dataclasses.asdict(self)
-        for name in _NOT_KEYED:
-            d.pop(name)
-        return d
 
 
 @dataclass
