@@ -40,6 +40,9 @@ def test_presence_of_feature_aligned_encoder_and_wide_models() -> None:
     assert p[0, 0, 0] == pytest.approx(1.0) and p[0, 0, 6] == pytest.approx(1.0)
     assert p[0, 0, 1:6].abs().max() < 1e-9
     assert torch.allclose(p[0, 1], torch.ones(7, dtype=torch.float64))
+    # the engine's own measure (ridge + Cholesky, pseudo-inverse fallback) agrees, also for the
+    # model wider than the feature count
+    assert torch.allclose(models.feature_presence(t), p, atol=1e-6)
 
 
 def test_gradient_split_adds_up_and_run_is_deterministic(tmp_path) -> None:
