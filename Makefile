@@ -29,6 +29,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/toy_sweep.py
+	$(PY) benchmarks/olmo_step.py
 
 clean:
 	rm -rf _build
