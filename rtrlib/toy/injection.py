@@ -41,7 +41,7 @@ from rtrlib.store import (
     run_resumable,
 )
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
-from rtrlib.toy.interference import gradient_split, presence, rare_mixture
+from rtrlib.toy.interference import RareTaskMixture, gradient_split, presence
 from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
 from rtrlib.toy.models import ModelBatch
@@ -91,17 +91,10 @@ class MatchedFrequencySchedule:
 
 
 @dataclass(frozen=True)
-class InjectionConfig(KeyedConfig):
-    """A matched-frequency injection experiment (widths x seeds x gaps)."""
+class InjectionConfig(RareTaskMixture, KeyedConfig):
+    """A matched-frequency injection experiment (widths x seeds x gaps) on a
+    :class:`~rtrlib.toy.interference.RareTaskMixture`."""
 
-    # the mixture: Zipf common tasks plus one rare task
-    n_common: int = 8
-    features_per_task: int = 4
-    zipf_exponent: float = 1.0
-    spectrum_decay: float = 1.0
-    rare_lambda: float = 4.0
-    rare_features: int = 1
-    mixture_seed: int = 0
     # the schedule: global rare frequency per_batch / batch_size, whatever the gap
     batch_size: int = 256
     per_batch: int = 1
@@ -157,18 +150,12 @@ class InjectionConfig(KeyedConfig):
         return self.per_batch / self.batch_size
 
     @property
-    def rare(self) -> int:
-        return self.n_common
-
-    @property
     def streams(self) -> tuple[tuple[int, int], ...]:
         """(gap, seed) of every stream, gap-major."""
         return tuple((g, s) for g in self.gaps for s in self.seeds)
 
     def mixture_config(self) -> MixtureConfig:
-        return rare_mixture(self.n_common, self.features_per_task, self.zipf_exponent,
-                            self.spectrum_decay, self.rare_frequency, self.rare_lambda,
-                            self.rare_features, self.mixture_seed)
+        return self.rare_mixture_at(self.rare_frequency)
 
     def schedule(self, mixture: TaskMixture) -> MatchedFrequencySchedule:
         return MatchedFrequencySchedule(pi=tuple(float(p) for p in mixture.pi), task=self.rare,

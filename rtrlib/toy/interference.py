@@ -78,6 +78,32 @@ def rare_mixture(n_common: int, features_per_task: int, zipf_exponent: float,
                          mixture_seed=mixture_seed)
 
 
+@dataclass(frozen=True)
+class RareTaskMixture:
+    """The mixture fields the rare-task experiments share: ``n_common`` Zipf tasks with
+    ``features_per_task`` features each, plus one rare task (index ``n_common``) whose spectrum
+    is scaled by ``rare_lambda``; its frequency is set by each experiment (:func:`rare_mixture`).
+    """
+
+    n_common: int = 8
+    features_per_task: int = 4
+    zipf_exponent: float = 1.0
+    spectrum_decay: float = 1.0
+    rare_lambda: float = 4.0
+    rare_features: int = 1
+    mixture_seed: int = 0
+
+    @property
+    def rare(self) -> int:
+        """Index of the rare task."""
+        return self.n_common
+
+    def rare_mixture_at(self, rare_frequency: float) -> MixtureConfig:
+        return rare_mixture(self.n_common, self.features_per_task, self.zipf_exponent,
+                            self.spectrum_decay, rare_frequency, self.rare_lambda,
+                            self.rare_features, self.mixture_seed)
+
+
 def predicted_critical_width(mixture: TaskMixture, rare: int) -> int:
     """Proposition 6 (reconstruction) for this mixture: :func:`rtrlib.theory.critical_width`."""
     return theory.critical_width(mixture.pi, mixture.spectra, rare)
@@ -180,17 +206,10 @@ def task_gradient_norms(trainer: Trainer) -> torch.Tensor:
 
 # ---- the i.i.d. experiment of chapter 4 -------------------------------------------------------
 @dataclass(frozen=True)
-class InterferenceConfig(KeyedConfig):
+class InterferenceConfig(RareTaskMixture, KeyedConfig):
     """Widths x seeds trained on the i.i.d. stream of :func:`rare_mixture`, measured densely."""
 
-    n_common: int = 8
-    features_per_task: int = 4
-    zipf_exponent: float = 1.0
-    spectrum_decay: float = 1.0
     rare_frequency: float = 1 / 256
-    rare_lambda: float = 4.0
-    rare_features: int = 1
-    mixture_seed: int = 0
     widths: tuple[int, ...] = (8, 16, 24, 26, 28, 30, 32, 40)
     seeds: tuple[int, ...] = (0,)
     init_scale: float = 0.1
@@ -220,13 +239,7 @@ class InterferenceConfig(KeyedConfig):
         require_device("device", self.device)
 
     def mixture_config(self) -> MixtureConfig:
-        return rare_mixture(self.n_common, self.features_per_task, self.zipf_exponent,
-                            self.spectrum_decay, self.rare_frequency, self.rare_lambda,
-                            self.rare_features, self.mixture_seed)
-
-    @property
-    def rare(self) -> int:
-        return self.n_common
+        return self.rare_mixture_at(self.rare_frequency)
 
     def build(self, mixture: TaskMixture | None = None) -> Trainer:
         mixture = mixture or self.mixture_config().build()

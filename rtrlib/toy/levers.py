@@ -56,7 +56,7 @@ from rtrlib.store import (
 )
 from rtrlib.theory.utility import critical_width
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
-from rtrlib.toy.interference import rare_mixture
+from rtrlib.toy.interference import RareTaskMixture
 from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
 from rtrlib.toy.models import ModelBatch
@@ -105,8 +105,9 @@ class RateGapSchedule:
 
 
 @dataclass(frozen=True)
-class LeversConfig(KeyedConfig):
-    """The grid of settings and the baseline the levers start from.
+class LeversConfig(RareTaskMixture, KeyedConfig):
+    """The grid of settings and the baseline the levers start from, on a
+    :class:`~rtrlib.toy.interference.RareTaskMixture`.
 
     ``rates`` are rare samples per batch on average (global frequency ``rate / batch_size``);
     ``base_rate``, ``base_gap`` and each of ``base_widths`` must be in their grids.
@@ -114,13 +115,6 @@ class LeversConfig(KeyedConfig):
 
     NOT_KEYED = ("checkpoint_every", "progress", "base_widths")  # baselines only re-slice the grid
 
-    # the mixture (rare task = index n_common)
-    n_common: int = 8
-    features_per_task: int = 4
-    zipf_exponent: float = 1.0
-    spectrum_decay: float = 1.0
-    rare_lambda: float = 4.0
-    mixture_seed: int = 0
     # the grid
     widths: tuple[int, ...] = (8, 12, 16, 24, 32, 48)
     rates: tuple[int, ...] = (1, 2, 4, 8)
@@ -189,10 +183,6 @@ class LeversConfig(KeyedConfig):
 
     # ---- derived --------------------------------------------------------------------------
     @property
-    def rare(self) -> int:
-        return self.n_common
-
-    @property
     def streams(self) -> tuple[tuple[int, int, int], ...]:
         """(rate, gap, seed) of every stream, rate-major."""
         return tuple((r, g, s) for r in self.rates for g in self.gaps for s in self.seeds)
@@ -203,9 +193,7 @@ class LeversConfig(KeyedConfig):
     def mixture_config(self, rate: int | None = None) -> MixtureConfig:
         """The mixture with the rare task at ``rate`` (default ``base_rate``)."""
         rate = self.base_rate if rate is None else rate
-        return rare_mixture(self.n_common, self.features_per_task, self.zipf_exponent,
-                            self.spectrum_decay, self.frequency(rate), self.rare_lambda, 1,
-                            self.mixture_seed)
+        return self.rare_mixture_at(self.frequency(rate))
 
     def schedule(self, mixture: TaskMixture) -> RateGapSchedule:
         return RateGapSchedule(pi=tuple(float(p) for p in mixture.pi), task=self.rare,
