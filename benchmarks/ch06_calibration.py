@@ -38,6 +38,9 @@ STEPS: list[tuple[str, dict]] = [
     ("100k tokens (the cpu profile)", {"tokens": 100_000}),
     ("the cpu profile, largest rung", {"sizes": ("large",)}),
     ("the cpu profile, largest rung, frequency 0.015", {"frequencies": (0.015,)}),
+    ("the cpu profile, medium rung, frequency 0.025", {"sizes": ("medium",),
+                                                       "frequencies": (0.025,)}),
+    ("the cpu profile, largest rung, frequency 0.025", {"sizes": ("large",)}),
 ]
 
 

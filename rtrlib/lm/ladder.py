@@ -39,7 +39,7 @@ class LadderConfig:
 
     kinds: tuple[str, ...] = ("cmp",)
     sizes: tuple[str, ...] = ("tiny", "small", "medium", "large")
-    frequencies: tuple[float, ...] = (0.03, 0.02, 0.01)
+    frequencies: tuple[float, ...] = (0.03, 0.025, 0.02, 0.01)
     gaps: tuple[int, ...] = (0,)
     seeds: tuple[int, ...] = (0,)
     tokens: int = 100_000
