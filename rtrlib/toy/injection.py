@@ -33,7 +33,6 @@ from rtrlib.params import (
     require_ints,
 )
 from rtrlib.store import (
-    CHECKPOINT_SUFFIX,
     KeyedConfig,
     Store,
     code_version,
@@ -245,10 +244,8 @@ def _train(config: InjectionConfig, store: Store, key: str,
                     else np.full(S * W, np.nan)
             state["chunks"].append(row)
 
-    seconds = run_loop(trainer, state, steps=config.steps, store=store,
-                       checkpoint_key=key + CHECKPOINT_SUFFIX,
-                       checkpoint_every=config.checkpoint_every, advance=advance,
-                       stop_at=stop_at, progress=config.progress, desc="injection")
+    seconds = run_loop(trainer, state, config, store=store, key=key, advance=advance,
+                       stop_at=stop_at, desc="injection")
     if seconds is None:
         return None
     chunks = state["chunks"]

@@ -47,7 +47,6 @@ from rtrlib.params import (
     require_ints,
 )
 from rtrlib.store import (
-    CHECKPOINT_SUFFIX,
     KeyedConfig,
     Store,
     code_version,
@@ -264,10 +263,8 @@ def _train(config: LeversConfig, store: Store, key: str,
             state["trace"].append({"step": step, "rare_loss": rare_loss.numpy().copy(),
                                    "common_loss": common_loss.numpy().copy()})
 
-    seconds = run_loop(trainer, state, steps=config.steps, store=store,
-                       checkpoint_key=key + CHECKPOINT_SUFFIX,
-                       checkpoint_every=config.checkpoint_every, observe=observe,
-                       stop_at=stop_at, progress=config.progress, desc="levers")
+    seconds = run_loop(trainer, state, config, store=store, key=key, observe=observe,
+                       stop_at=stop_at, desc="levers")
     if seconds is None:
         return None
     return {"learned_at": state["learned_at"].numpy(), "trace": state["trace"],

@@ -1,6 +1,7 @@
 """The resumable training loop the toy experiments share.
 
-Each experiment keeps what it measures in one ``state`` dict and supplies two callbacks:
+Each experiment keeps what it measures in one ``state`` dict, passes its config (``steps``,
+``checkpoint_every``, ``progress``) and supplies two callbacks:
 ``observe(step)``, called before every update and once more after the last, and ``advance()``,
 which takes one update (by default :meth:`Trainer.train_step`). The loop adds the rest: a
 checkpoint of the trainer and the state every ``checkpoint_every`` updates, resuming from it, a
@@ -15,22 +16,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rtrlib.store import Store
+from rtrlib.store import CHECKPOINT_SUFFIX, Store
 from rtrlib.toy.engine import Trainer
 
 __all__ = ["run_loop"]
 
 
-def run_loop(trainer: Trainer, state: dict[str, Any], *, steps: int, store: Store,
-             checkpoint_key: str, checkpoint_every: int,
+def run_loop(trainer: Trainer, state: dict[str, Any], config: Any, *, store: Store, key: str,
              observe: Callable[[int], None] | None = None,
              advance: Callable[[], None] | None = None, stop_at: int | None = None,
-             progress: bool = False, desc: str = "training") -> float | None:
-    """Train ``trainer`` to ``steps`` updates, resuming from ``checkpoint_key`` if saved.
+             desc: str = "training") -> float | None:
+    """Train ``trainer`` to ``config.steps`` updates, checkpointing every
+    ``config.checkpoint_every`` under ``key + CHECKPOINT_SUFFIX`` and resuming from it; a
+    progress bar when ``config.progress``.
 
     ``state`` is filled in place from the checkpoint and saved with it. Returns the seconds
     spent over all sessions, or None when the session ended at ``stop_at`` before the end.
     """
+    steps, checkpoint_every = config.steps, config.checkpoint_every
+    checkpoint_key = key + CHECKPOINT_SUFFIX
     elapsed = 0.0
     saved = store.load(checkpoint_key)
     if saved is not None:
@@ -45,7 +49,7 @@ def run_loop(trainer: Trainer, state: dict[str, Any], *, steps: int, store: Stor
 
     step_once = advance or trainer.train_step
     bar = None
-    if progress:
+    if config.progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, initial=trainer.step, desc=desc, leave=False)

@@ -27,7 +27,6 @@ from rtrlib.params import (
     require_ints,
 )
 from rtrlib.store import (
-    CHECKPOINT_SUFFIX,
     KeyedConfig,
     Store,
     code_version,
@@ -228,10 +227,8 @@ def _train(config: SweepConfig, store: Store, key: str, stop_at: int | None = No
             if feats is not None:
                 state["fchunks"].append(feats)
 
-    seconds = run_loop(trainer, state, steps=config.steps, store=store,
-                       checkpoint_key=key + CHECKPOINT_SUFFIX,
-                       checkpoint_every=config.checkpoint_every, observe=observe,
-                       stop_at=stop_at, progress=config.progress, desc="toy sweep")
+    seconds = run_loop(trainer, state, config, store=store, key=key, observe=observe,
+                       stop_at=stop_at, desc="toy sweep")
     if seconds is None:
         return None
     tasks, feats = _frames(config, mixture, state["chunks"], state["fchunks"])
