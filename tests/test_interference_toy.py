@@ -62,3 +62,18 @@ def test_gradient_split_adds_up_and_run_is_deterministic(tmp_path) -> None:
     assert a.equals(b)
     assert set(a["task"]) == set(range(4))
     assert np.isfinite(a["grad_norm"]).all() and (a["residual"] >= -1e-9).all()
+
+
+@pytest.mark.parametrize("module, cls", [("interference", "InterferenceConfig"),
+                                         ("injection", "InjectionConfig"),
+                                         ("levers", "LeversConfig")])
+@pytest.mark.parametrize("field, value", [("rare_features", 0), ("n_common", 0),
+                                          ("rare_lambda", 0.0)])
+def test_rare_task_configs_refuse_a_bad_mixture_field_by_name(module, cls, field, value) -> None:
+    import importlib
+
+    from rtrlib.params import ParameterError
+
+    config = getattr(importlib.import_module(f"rtrlib.toy.{module}"), cls)
+    with pytest.raises(ParameterError, match=field):
+        config(**{field: value})

@@ -117,6 +117,7 @@ class InjectionConfig(RareTaskMixture, KeyedConfig):
         for name in ("widths", "seeds", "gaps"):
             if isinstance(getattr(self, name), list):
                 object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.validate_mixture()
         require_int("batch_size", self.batch_size, 1)
         require_int("per_batch", self.per_batch, 1, self.batch_size)
         require_ints("gaps", self.gaps, 1, self.batch_size // self.per_batch)

@@ -98,6 +98,16 @@ class RareTaskMixture:
         """Index of the rare task."""
         return self.n_common
 
+    def validate_mixture(self) -> None:
+        """One clear error for a mixture field out of range (configs call it on construction)."""
+        require_int("n_common", self.n_common, 1, 1024)
+        require_int("features_per_task", self.features_per_task, 1, 1024)
+        require_float("zipf_exponent", self.zipf_exponent, 0.0, 20.0)
+        require_float("spectrum_decay", self.spectrum_decay, 0.0, 50.0)
+        require_float("rare_lambda", self.rare_lambda, 0.0, 1e6, lo_open=True)
+        require_int("rare_features", self.rare_features, 1, 1024)
+        require_int("mixture_seed", self.mixture_seed, 0, 2**31 - 1)
+
     def rare_mixture_at(self, rare_frequency: float) -> MixtureConfig:
         return rare_mixture(self.n_common, self.features_per_task, self.zipf_exponent,
                             self.spectrum_decay, rare_frequency, self.rare_lambda,
@@ -225,6 +235,7 @@ class InterferenceConfig(RareTaskMixture, KeyedConfig):
         for name in ("widths", "seeds"):
             if isinstance(getattr(self, name), list):
                 object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.validate_mixture()
         self.mixture_config()
         require_ints("widths", self.widths, 1)
         require_ints("seeds", self.seeds, 0, 2**31 - 1)

@@ -143,12 +143,7 @@ class LeversConfig(RareTaskMixture, KeyedConfig):
             v = getattr(self, name)
             if isinstance(v, list):
                 object.__setattr__(self, name, tuple(v))
-        require_int("n_common", self.n_common, 1, 1024)
-        require_int("features_per_task", self.features_per_task, 1, 1024)
-        require_float("zipf_exponent", self.zipf_exponent, 0.0, 20.0)
-        require_float("spectrum_decay", self.spectrum_decay, 0.0, 50.0)
-        require_float("rare_lambda", self.rare_lambda, 0.0, 1e6, lo_open=True)
-        require_int("mixture_seed", self.mixture_seed, 0, 2**31 - 1)
+        self.validate_mixture()
         require_int("batch_size", self.batch_size, 2, 1 << 20)
         for name in ("widths", "rates", "gaps", "seeds", "base_widths"):
             vals = require_ints(name, getattr(self, name), 0 if name == "seeds" else 1)
