@@ -1,10 +1,18 @@
-"""Results cached on disk, keyed by an experiment's full config and the code that made it.
+"""Results cached on disk as data, keyed by an experiment's full config and the code of rtrlib.
 
-Every entry is one file ``<key>.pkl`` holding a SHA-256 digest followed by a pickle payload.
-Writes go to a unique temporary file in the same directory and are moved into place with
-:func:`os.replace`, so a reader sees either the old entry, the new one, or none; two processes
-writing the same key cannot interleave. A truncated or corrupt entry fails its digest check, is
-deleted, and is recomputed.
+Keys. :func:`config_key` hashes an experiment's kind, its config and :func:`code_version`, the
+SHA-256 of every source file of the rtrlib package. Editing any rtrlib function an experiment can
+call therefore gives new keys: a cached result can never outlive the code that made it.
+
+Data, not code. An entry ``<key>.rtr`` is a SHA-256 digest followed by a zip archive written by
+:mod:`rtrlib.codec` (JSON for structure, ``.npy`` arrays read with ``allow_pickle=False``, torch
+tensors read with ``weights_only=True``, Parquet for tables). Reading a cache directory handed
+over by someone else never unpickles and never runs code from it.
+
+Safety of writes. An entry is written to a unique temporary file in the same directory and moved
+into place with :func:`os.replace`, so a reader sees the old entry, the new one, or none; two
+processes writing the same key cannot interleave. A truncated, corrupt or unreadable entry fails
+its digest or decoding check, is deleted, and is recomputed.
 
 The cache directory is ``$RTRLIB_CACHE`` when set, else ``.rtrlib-cache/`` at the repository root.
 """
@@ -15,18 +23,24 @@ import dataclasses
 import hashlib
 import json
 import os
-import pickle
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar, TypeVar
+
+from rtrlib.codec import CodecError, decode, encode
 
 T = TypeVar("T")
 
+__all__ = ["CHECKPOINT_SUFFIX", "KeyedConfig", "Store", "cache_dir", "cached", "code_version",
+           "config_key", "run_resumable"]
+
 _DIGEST = 32
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_REPO_ROOT = _PACKAGE.parent
+SUFFIX = ".rtr"
+CHECKPOINT_SUFFIX = "-checkpoint"
 
 
 def cache_dir() -> Path:
@@ -35,29 +49,18 @@ def cache_dir() -> Path:
     return Path(env) if env else _REPO_ROOT / ".rtrlib-cache"
 
 
-def _source_files(module: ModuleType | str | Path) -> list[Path]:
-    if isinstance(module, ModuleType):
-        path = Path(module.__file__ or "")
-        if path.name == "__init__.py":
-            path = path.parent
-    else:
-        path = Path(module)
-    if path.is_dir():
-        return sorted(path.rglob("*.py"))
-    return [path]
+def code_version() -> str:
+    """A short hash of every ``.py`` file of the rtrlib package this process imported.
 
-
-def code_version(*modules: ModuleType | str | Path) -> str:
-    """A short hash of the source code of ``modules`` (default: all of rtrlib).
-
-    Packages are hashed file by file, so editing any module inside them changes the version.
+    Any edit anywhere in rtrlib changes it, so no result can depend on code its key misses.
     """
-    targets: Iterable[ModuleType | str | Path] = modules or (Path(__file__).parent,)
     h = hashlib.sha256()
-    for target in targets:
-        for path in _source_files(target):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        h.update(path.relative_to(_PACKAGE).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -77,9 +80,9 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def config_key(kind: str, config: Any, version: str) -> str:
-    """The cache key of an experiment: its kind, its full config and the code version."""
-    blob = json.dumps({"kind": kind, "config": _jsonable(config), "code": version},
+def config_key(kind: str, config: Any) -> str:
+    """The cache key of an experiment: its kind, its full config and the rtrlib code version."""
+    blob = json.dumps({"kind": kind, "config": _jsonable(config), "code": code_version()},
                       sort_keys=True, default=repr)
     return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:24]}"
 
@@ -101,16 +104,17 @@ class KeyedConfig:
 
 
 class Store:
-    """A directory of checksummed, atomically written pickles."""
+    """A directory of checksummed, atomically written entries holding data only."""
 
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else cache_dir()
 
     def path(self, key: str) -> Path:
-        return self.root / f"{key}.pkl"
+        return self.root / f"{key}{SUFFIX}"
 
     def load(self, key: str) -> Any | None:
-        """The stored object, or None when the entry is missing or corrupt (then deleted)."""
+        """The stored object, or None when the entry is missing, corrupt or unreadable (then
+        deleted, so the caller recomputes it)."""
         path = self.path(key)
         try:
             raw = path.read_bytes()
@@ -122,8 +126,8 @@ class Store:
             path.unlink(missing_ok=True)
             return None
         try:
-            return pickle.loads(payload)
-        except Exception as exc:  # unpicklable after a code change
+            return decode(payload)
+        except CodecError as exc:
             warnings.warn(f"cache entry {path.name} cannot be read ({exc}); recomputing",
                           stacklevel=2)
             path.unlink(missing_ok=True)
@@ -132,7 +136,7 @@ class Store:
     def save(self, key: str, obj: Any) -> Path:
         """Write ``obj`` under ``key`` atomically; returns the entry's path."""
         self.root.mkdir(parents=True, exist_ok=True)
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = encode(obj)
         path = self.path(key)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
         try:
@@ -151,18 +155,11 @@ class Store:
         self.path(key).unlink(missing_ok=True)
 
 
-def cached(
-    kind: str,
-    config: Any,
-    compute: Callable[[], T],
-    *,
-    modules: tuple[ModuleType | str | Path, ...] = (),
-    store: Store | None = None,
-    refresh: bool = False,
-) -> T:
-    """Return ``compute()``, cached under (kind, config, code version of ``modules``)."""
+def cached(kind: str, config: Any, compute: Callable[[], T], *, store: Store | None = None,
+           refresh: bool = False) -> T:
+    """Return ``compute()``, cached under (kind, config, rtrlib code version)."""
     store = store or Store()
-    key = config_key(kind, config, code_version(*modules))
+    key = config_key(kind, config)
     if not refresh:
         hit = store.load(key)
         if hit is not None:
@@ -170,9 +167,6 @@ def cached(
     result = compute()
     store.save(key, result)
     return result
-
-
-CHECKPOINT_SUFFIX = "-checkpoint"
 
 
 def run_resumable(key: str, train: Callable[[Store, str], T | None], *,

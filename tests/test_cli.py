@@ -58,3 +58,31 @@ def test_each_toy_command_offers_every_config_field(module, cls, capsys):
              if f.name != "progress" and "tuple[tuple" not in str(hints[f.name])]
     missing = [n for n in names if "--" + n.replace("_", "-") not in text]
     assert not missing
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    lr: float = 0.1
+    optimizer: str = dataclasses.field(default="sgd", metadata={"choices": ("sgd", "adam"),
+                                                                 "help": "the optimizer"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    steps: int = 3
+    n_features: int | tuple[int, ...] = 2
+    optim: Inner = Inner()
+
+
+def test_nested_configs_take_dotted_options_and_choices_are_closed(capsys):
+    from rtrlib.cli import config_from_args
+
+    p = argparse.ArgumentParser()
+    add_config_options(p, Outer)
+    cfg = config_from_args(p.parse_args(["--optim.lr", "0.5", "--n-features", "4"]), Outer)
+    assert cfg == Outer(n_features=4, optim=Inner(lr=0.5))
+    cfg = config_from_args(p.parse_args(["--n-features", "4", "5"]), Outer)
+    assert cfg.n_features == (4, 5) and cfg.optim == Inner()
+    with pytest.raises(SystemExit):
+        p.parse_args(["--optim.optimizer", "lbfgs"])
+    assert "invalid choice: 'lbfgs'" in capsys.readouterr().err

@@ -107,7 +107,7 @@ def test_killed_run_resumes_exactly(text, tmp_path):
     cache = tmp_path / "killed"
     proc = _launch(cmd, cache, tmp_path / "k.csv")
     deadline = time.time() + 300
-    while time.time() < deadline and not list(cache.glob("lm-ckpt-*.pkl")):
+    while time.time() < deadline and not list(cache.glob("lm-ckpt-*.rtr")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -64,11 +64,11 @@ def test_resume_after_interruption_is_exact(tmp_path, optimizer):
     whole = run_sweep_full(cfg, store=Store(tmp_path / "whole"))
     store = Store(tmp_path / "killed")
     assert run_sweep_full(cfg, store=store, _stop_at=17) is None   # "killed" at step 17
-    assert any(p.name.endswith("-checkpoint.pkl") for p in store.root.iterdir())
+    assert any(p.name.endswith("-checkpoint.rtr") for p in store.root.iterdir())
     resumed = run_sweep_full(cfg, store=store)
     pd.testing.assert_frame_equal(whole.tasks, resumed.tasks)
     pd.testing.assert_frame_equal(whole.features, resumed.features)
-    assert not any(p.name.endswith("-checkpoint.pkl") for p in store.root.iterdir())
+    assert not any(p.name.endswith("-checkpoint.rtr") for p in store.root.iterdir())
     # and the finished result is now cached
     again = run_sweep_full(cfg, store=store)
     pd.testing.assert_frame_equal(whole.tasks, again.tasks)

@@ -32,6 +32,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
+from rtrlib.codec import storable
 from rtrlib.params import ParameterError, require_choice, require_int
 
 __all__ = ["CorpusConfig", "Corpus", "load_corpus", "clean_rest", "python_docs_dir"]
@@ -64,6 +65,7 @@ class CorpusConfig:
         return "python-docs" if python_docs_dir() is not None else "stdlib"
 
 
+@storable
 @dataclasses.dataclass(frozen=True)
 class Corpus:
     text: str
@@ -251,7 +253,7 @@ def load_corpus(cfg: CorpusConfig | None = None, store=None) -> Corpus:
         fp = _fingerprint(cfg, source)
         if fp is not None:
             return cached("lm-corpus", {"cfg": cfg, "files": fp},
-                          lambda: load_corpus(cfg), modules=(Path(__file__),), store=store)
+                          lambda: load_corpus(cfg), store=store)
     text, meta = _READERS[source](cfg)
     text = text[: cfg.max_chars]
     if len(text) < 1000:

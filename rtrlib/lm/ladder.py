@@ -129,8 +129,6 @@ def run_injection_ladder(config: LadderConfig, store: Store | None = None,
     ``df.attrs["meta"]`` holds one metadata dict per run (parameter counts, corpus package and
     SHA-256, timings, versions).
     """
-    import rtrlib.lm as lm
-
     store = store or Store()
     frames, metas = [], []
     runs = config.runs()
@@ -140,7 +138,7 @@ def run_injection_ladder(config: LadderConfig, store: Store | None = None,
             data = data or load_token_data(cfg.tokenizer, store)
             return train_run(cfg, data, store, progress=progress)
 
-        res = cached("lm-run", cfg, compute, modules=(lm,), store=store)
+        res = cached("lm-run", cfg, compute, store=store)
         store.delete(run_key(cfg))  # finished: the checkpoint is no longer needed
         frames.append(_label(res.history, cfg, res, "eval"))
         if len(res.grads):

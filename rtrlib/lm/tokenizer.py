@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from rtrlib.codec import storable
 from rtrlib.lm.corpus import Corpus, CorpusConfig, load_corpus
 from rtrlib.params import require_int
 from rtrlib.store import Store, cached
@@ -42,6 +43,7 @@ def train_tokenizer(corpus: Corpus, vocab_size: int) -> Tokenizer:
     return tok
 
 
+@storable
 @dataclasses.dataclass(frozen=True)
 class TokenData:
     """The tokenised background stream (documents joined by ``EOD``) and its provenance."""
@@ -61,9 +63,6 @@ class TokenData:
 
 def load_token_data(cfg: TokenizerConfig, store: Store | None = None) -> TokenData:
     """Corpus -> tokenizer -> token stream, cached (the corpus hash is part of the key)."""
-    import rtrlib.lm.corpus as corpus_mod
-    import rtrlib.lm.tokenizer as tok_mod
-
     store = store or Store()
     corpus = load_corpus(cfg.corpus, store)
 
@@ -79,4 +78,4 @@ def load_token_data(cfg: TokenizerConfig, store: Store | None = None) -> TokenDa
                          corpus_meta=dict(corpus.meta), vocab_size=tok.get_vocab_size())
 
     key_cfg = {"tokenizer": cfg, "sha256": corpus.meta["sha256"]}
-    return cached("lm-tokens", key_cfg, compute, modules=(corpus_mod, tok_mod), store=store)
+    return cached("lm-tokens", key_cfg, compute, store=store)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from rtrlib.codec import storable
 from rtrlib.lm.analysis import (
     evaluate_task,
     fourier_modes,
@@ -34,7 +35,7 @@ from rtrlib.lm.models import build_model, param_counts
 from rtrlib.lm.tasks import KINDS, Task, make_task, sample_task_tokens
 from rtrlib.lm.tokenizer import TokenData, TokenizerConfig, load_token_data
 from rtrlib.params import require_choice, require_device, require_float, require_int
-from rtrlib.store import Store, code_version, config_key
+from rtrlib.store import Store, config_key
 
 __all__ = ["RunConfig", "RunResult", "train_run", "run_key", "build_task", "dist_info"]
 
@@ -90,6 +91,7 @@ class RunConfig:
         return dataclasses.replace(self, **kw)
 
 
+@storable
 @dataclasses.dataclass
 class RunResult:
     history: pd.DataFrame  # one row per evaluation
@@ -111,9 +113,7 @@ def dist_info() -> tuple[int, int]:
 
 
 def run_key(cfg: RunConfig) -> str:
-    import rtrlib.lm as lm
-
-    return config_key("lm-ckpt", cfg, code_version(lm))
+    return config_key("lm-ckpt", cfg)
 
 
 def _lr_at(cfg: RunConfig, step: int) -> float:

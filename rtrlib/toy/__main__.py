@@ -25,9 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--refresh", action="store_true", help="ignore cached results")
     args = parser.parse_args(argv)
     given = config_kwargs(args, SweepConfig)
-    for key in ("n_features", "spectrum_decay"):
-        if key in given and len(given[key]) == 1:
-            given[key] = given[key][0]
     try:
         config = SweepConfig(**given, progress=True)
     except ParameterError as exc:

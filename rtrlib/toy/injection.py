@@ -17,7 +17,6 @@ checkpointed, resumable; command line ``python -m rtrlib.toy.injection --help``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,6 @@ from rtrlib.params import (
 from rtrlib.store import (
     KeyedConfig,
     Store,
-    code_version,
     config_key,
     run_resumable,
 )
@@ -49,9 +47,6 @@ from rtrlib.toy.schedules import draw_tasks
 __all__ = ["InjectionConfig", "MatchedFrequencySchedule", "run_injection", "retention_summary",
            "injection_key", "main"]
 
-_HERE = Path(__file__).resolve().parent
-_CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
-                                  "interference.py", "injection.py", "loop.py"))
 
 
 @dataclass(frozen=True)
@@ -173,7 +168,7 @@ class InjectionConfig(RareTaskMixture, KeyedConfig):
 
 
 def injection_key(config: InjectionConfig) -> str:
-    return config_key("toy-injection", config.keyed(), code_version(*_CODE))
+    return config_key("toy-injection", config.keyed())
 
 
 def _log_steps(config: InjectionConfig) -> set[int]:

@@ -20,7 +20,6 @@ gradient split for the rare task: the data behind Theorem 4's chapter. Cached th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,7 @@ from rtrlib.params import (
     require_int,
     require_ints,
 )
-from rtrlib.store import KeyedConfig, Store, code_version, config_key
+from rtrlib.store import KeyedConfig, Store, config_key
 from rtrlib.theory import interference as theory
 from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.mixture import Batch, MixtureConfig, TaskMixture, zipf_frequencies
@@ -53,9 +52,6 @@ __all__ = [
     "predicted_critical_width",
 ]
 
-_HERE = Path(__file__).resolve().parent
-_CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
-                                  "interference.py"))
 
 
 # ---- the mixture ---------------------------------------------------------------------------
@@ -274,7 +270,7 @@ def run_interference(config: InterferenceConfig, *, store: Store | None = None,
     if not isinstance(config, InterferenceConfig):
         raise TypeError("run_interference expects an InterferenceConfig")
     store = store or Store()
-    key = config_key("toy-interference", config.keyed(), code_version(*_CODE))
+    key = config_key("toy-interference", config.keyed())
     if not refresh:
         hit = store.load(key)
         if hit is not None:

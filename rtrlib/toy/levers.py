@@ -31,7 +31,6 @@ killed run resumes. Command line: ``python -m rtrlib.toy.levers --help``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -49,7 +48,6 @@ from rtrlib.params import (
 from rtrlib.store import (
     KeyedConfig,
     Store,
-    code_version,
     config_key,
     run_resumable,
 )
@@ -66,9 +64,6 @@ __all__ = ["LEVERS", "LeversConfig", "RateGapSchedule", "flops_per_step", "run_l
 
 LEVERS = ("widen", "raise frequency", "replay more often")
 
-_HERE = Path(__file__).resolve().parent
-_CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
-                                  "interference.py", "levers.py", "loop.py"))
 
 
 @dataclass(frozen=True)
@@ -221,7 +216,7 @@ def flops_per_step(width: int, batch_size: int, input_dim: int, n_features: int)
 
 
 def levers_key(config: LeversConfig) -> str:
-    return config_key("toy-levers", config.keyed(), code_version(*_CODE))
+    return config_key("toy-levers", config.keyed())
 
 
 # ---- training -------------------------------------------------------------------------------

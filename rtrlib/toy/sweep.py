@@ -12,12 +12,12 @@ sweep resumes where it stopped and produces the same numbers as an uninterrupted
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from rtrlib.codec import storable
 from rtrlib.params import (
     ParameterError,
     require_choice,
@@ -29,7 +29,6 @@ from rtrlib.params import (
 from rtrlib.store import (
     KeyedConfig,
     Store,
-    code_version,
     config_key,
     run_resumable,
 )
@@ -42,9 +41,6 @@ from rtrlib.toy.models import ACTIVATIONS, ModelBatch
 __all__ = ["SweepConfig", "SweepResult", "run_sweep", "run_sweep_full", "log_steps",
            "sweep_key"]
 
-_HERE = Path(__file__).resolve().parent
-_CODE = tuple(_HERE / f for f in ("mixture.py", "models.py", "engine.py", "schedules.py",
-                                  "sweep.py", "loop.py"))
 # fields that change how a sweep is run but not its numbers (left out of the cache key)
 
 
@@ -129,6 +125,7 @@ class SweepConfig(KeyedConfig):
                        device=self.device)
 
 
+@storable
 @dataclass
 class SweepResult:
     """``tasks``: one row per (step, seed, width, task); ``features``: per feature (or None).
@@ -150,7 +147,7 @@ def log_steps(steps: int, n_logs: int, spacing: str = "log") -> np.ndarray:
 
 
 def sweep_key(config: SweepConfig) -> str:
-    return config_key("toy-sweep", config.keyed(), code_version(*_CODE))
+    return config_key("toy-sweep", config.keyed())
 
 
 def _measure(trainer: Trainer, config: SweepConfig, mixture: TaskMixture,
