@@ -1,4 +1,6 @@
-"""Claims of the paper, checked by a chapter's run and collected into the book's claim ledger.
+"""The retired one-seed claim record (kept only while chapters move to :mod:`rtrlib.claims.record`).
+
+Claims of the paper, checked by a chapter's run and collected into the book's claim ledger.
 
 A chapter calls :func:`record_claim` once per claim. The call displays a one-row table in the
 notebook and attaches the claim as output metadata (key ``rtrlib_claim``); the book runner reads
@@ -67,14 +69,3 @@ def record_claim(name: str, *, paper: str, measured: str, criterion: str,
 
         ipy_display(claim, metadata={METADATA_KEY: claim.to_dict()})
     return claim
-
-
-def claims_in_notebook(nb: Any) -> list[dict[str, Any]]:
-    """All claims recorded in an executed notebook (an ``nbformat`` node), in cell order."""
-    found = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            meta = output.get("metadata", {})
-            if METADATA_KEY in meta:
-                found.append(dict(meta[METADATA_KEY]))
-    return found
