@@ -1,4 +1,4 @@
-"""Chapter 1: SymPy derivation vs numpy closed forms; thresholds, bad inputs, Zipf quanta."""
+"""Chapter 1: SymPy derivation vs numpy closed forms; thresholds; bad inputs; derivation display."""
 
 from __future__ import annotations
 
@@ -171,12 +171,19 @@ def test_gap_decomposition_adds_up_and_matches_classification():
     (lambda: th.model_scaling_threshold_empirical(0.46, 0.34, 1e9, A_C=-1.0), "A_C"),
     (lambda: th.loss_gap_decomposition([1e11], 1e10), "n_small"),
     (lambda: th.classify_pair(1e9, 1e10, eps=-1), "eps"),
-    (lambda: th.zipf_frequency([0, 1], 1.46), "k"),
-    (lambda: th.zipf_frequency(1, 1.0), "s"),
-    (lambda: th.zipf_tail_mass(2.5, 1.46), "n"),
-    (lambda: th.quanta_capacity(1e9, 0), "params_per_quantum"),
-    (lambda: th.sample_quanta_counts(10, 0, 1.46), "n_quanta"),
-    (lambda: th.learned_from_counts([1, 2], 1, min_count=0), "min_count"),
+    (lambda: th.classify_pair(1e9, 1e10, law="chinchilla"), "law"),
+    (lambda: th.loss_gap_decomposition([1e9], 1e10, frontier=0.34), "frontier"),
+    (lambda: th.EmpiricalFrontier(A_C=float("inf")), "A_C"),
+    (lambda: th.model_scaling_threshold(float("inf"), 0.5), "alpha"),
+    (lambda: th.calibrated_prefactor(0.46, 0.51, n_ref=float("inf")), "n_ref"),
+    (lambda: th.PowerLawLoss().loss([1e9, 1e10], [1e9, 1e10, 1e11]), "n_tokens"),
+    (lambda: th.model_scaling_threshold(0.46, 0.51, [0.1, 0.2], n_large=[1e9, 1e10, 1e11]),
+     "n_large"),
+    (lambda: th.model_scaling_threshold(0.46, 0.51, [0.0, 0.0], n_large=[1e9, 1e10, 1e11]),
+     "n_large"),
+    (lambda: th.model_scaling_threshold_empirical(0.46, 0.34, [1e9, 1e10], eps=[0, 0, 0]),
+     "eps"),
+    (lambda: th.PowerLawLoss().infinite_data_loss([]), "n_params"),
 ])
 def test_bad_inputs_name_the_parameter(call, name):
     with pytest.raises(ParameterError) as info:
@@ -185,47 +192,23 @@ def test_bad_inputs_name_the_parameter(call, name):
     assert repr(name) in str(info.value)
 
 
-def test_zipf_frequencies_and_tail_mass():
-    s = th.zipf_exponent_for(0.46)
-    assert s == pytest.approx(1.46)
-    k = np.arange(1, 200_001)
-    p = np.asarray(th.zipf_frequency(k, s))
-    assert np.all(np.diff(p) < 0)
-    # the finite sum plus the exact tail is 1; tail(0) = 1; tail(inf) = 0
-    assert p.sum() + th.zipf_tail_mass(k[-1], s) == pytest.approx(1.0, rel=1e-12)
-    assert th.zipf_tail_mass(0, s) == pytest.approx(1.0)
-    assert th.zipf_tail_mass(np.inf, s) == 0.0
-    np.testing.assert_allclose(th.zipf_tail_mass(np.array([10, 100]), s),
-                               1 - np.cumsum(p)[[9, 99]], rtol=1e-10)
-    assert th.zipf_mass_between(10, 100, s) == pytest.approx(p[10:100].sum(), rel=1e-10)
+def test_arrays_broadcast_where_they_fit():
+    law = th.PowerLawLoss()
+    grid = law.loss(np.array([[1e9], [1e10]]), np.array([1e9, 1e10, np.inf]))
+    assert grid.shape == (2, 3)
+    assert grid[1, 2] == pytest.approx(law.infinite_data_loss(1e10))
+    r = th.model_scaling_threshold(0.46, 0.51, np.array([[0.0], [1e-3]]), n_large=SIZES)
+    assert r.shape == (2, len(SIZES)) and np.all(r[1] < r[0])
 
 
-def test_quanta_loss_falls_as_n_to_minus_alpha():
-    alpha = 0.46
-    s = th.zipf_exponent_for(alpha)
-    n = np.array([1e5, 1e7])
-    slope = np.diff(np.log(th.quanta_loss(n, s))) / np.diff(np.log(n))
-    assert slope[0] == pytest.approx(-alpha, abs=2e-3)
-    # with unlimited data the learned count is capacity-limited, hence loss ~ N^-alpha
-    learned = th.quanta_learned(np.array([1e9, 1e11]), 1e4, s)
-    np.testing.assert_array_equal(learned, [1e5, 1e7])
+def test_derivation_steps_display_as_labelled_latex(d):
+    from rtrlib.symbolic.display import show_step, step_latex
 
-
-def test_quanta_data_limit_and_sampling():
-    s = 1.46
-    assert th.quanta_learned(1e12, 1e4, s, n_tokens=np.inf) == 1e8
-    lim = th.quanta_data_limit(1e9, s, min_count=5)
-    # the last quantum inside the limit is expected >= 5 times, the next one < 5 times
-    assert 1e9 * th.zipf_frequency(int(lim), s) >= 5 > 1e9 * th.zipf_frequency(int(lim) + 1, s)
-    c1 = th.sample_quanta_counts(10**8, 5000, s, rng=3)
-    c2 = th.sample_quanta_counts(10**8, 5000, s, rng=3)
-    np.testing.assert_array_equal(c1, c2)
-    assert c1.sum() <= 10**8 and c1[0] > c1[100] > 0
-    learned = th.learned_from_counts(c1, capacity=300, min_count=5)
-    assert learned[:300].all() and not learned[300:].any()
-    # with little data, rare quanta inside capacity are missed
-    few = th.learned_from_counts(th.sample_quanta_counts(10**4, 5000, s, rng=0), 5000, 5)
-    assert 0 < few.sum() < 5000
+    text = step_latex("ratio", d.compute_optimal_ratio, lhs=r"\frac{L_C}{L_\infty}")
+    assert text.startswith(r"\textsf{ratio}\qquad \frac{L_C}{L_\infty} = ")
+    assert sp.latex(d.compute_optimal_ratio) in text
+    assert step_latex("Eq. 1", d.loss) == r"\textsf{Eq. 1}\qquad " + sp.latex(d.loss)
+    show_step("Eq. 1", d.loss)  # displays (prints the repr outside a notebook)
 
 
 def test_kernel_free_player_has_alt_text():

@@ -21,12 +21,10 @@ largest small model whose infinite-data loss still exceeds a large model's compu
 by more than ``eps``. :func:`model_scaling_threshold` returns ``N_s*/N_l`` for the literal Eq. 1,
 :func:`model_scaling_threshold_empirical` for the gamma variant.
 
-The "quanta" helpers follow the quantization model of Michaud et al. (2023): discrete skills
-(quanta) used with Zipf frequencies ``p_k = k^-s / zeta(s)``; a model learns the most frequent
-quanta it has capacity for, and every quantum it has not learned costs its frequency in loss.
+The quanta model that reads this loss as unlearned rare skills is :mod:`rtrlib.theory.quanta`.
 
-All functions are plain numpy (and ``scipy.special.zeta``), vectorised over array inputs, and
-raise :class:`rtrlib.params.ParameterError` naming the offending parameter.
+All functions are plain numpy, vectorised over array inputs, and raise
+:class:`rtrlib.params.ParameterError` naming the offending parameter and its allowed range.
 """
 
 from __future__ import annotations
@@ -37,9 +35,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import zeta
 
-from rtrlib.params import ParameterError, require_float, require_int
+from rtrlib.params import ParameterError
+from rtrlib.theory.arrays import (
+    as_output,
+    broadcast,
+    exponent,
+    nonneg_array,
+    nonneg_number,
+    positive_array,
+    positive_number,
+)
 
 __all__ = [
     "ALPHA_PAPER",
@@ -53,16 +59,6 @@ __all__ = [
     "calibrated_prefactor",
     "loss_gap_decomposition",
     "classify_pair",
-    "zipf_exponent_for",
-    "zipf_frequency",
-    "zipf_tail_mass",
-    "zipf_mass_between",
-    "quanta_capacity",
-    "quanta_data_limit",
-    "quanta_learned",
-    "quanta_loss",
-    "sample_quanta_counts",
-    "learned_from_counts",
 ]
 
 #: Chinchilla's model-size exponent as quoted by the paper (Huang et al. 2026, Section 2).
@@ -71,49 +67,6 @@ ALPHA_PAPER = 0.46
 BETA_PAPER = 0.51
 #: The empirical compute-optimal exponent quoted by the paper (an input, not derived from Eq. 1).
 GAMMA_PAPER = 0.34
-
-
-# ---------------------------------------------------------------------------------------------
-# validation helpers
-
-
-def _positive_array(name: str, value: Any) -> np.ndarray:
-    """A float array with every entry finite and > 0 (scalars allowed)."""
-    if isinstance(value, bool):
-        raise ParameterError(name, value, "a positive number or array of positive numbers")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ParameterError(name, value, "a positive number or array of positive numbers") \
-            from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ParameterError(name, value, "a positive number or array of positive numbers")
-    return arr
-
-
-def _nonneg_array(name: str, value: Any, allow_inf: bool = False) -> np.ndarray:
-    allowed = "a number >= 0 (or array of them)" + (", inf allowed" if allow_inf else "")
-    if isinstance(value, bool):
-        raise ParameterError(name, value, allowed)
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ParameterError(name, value, allowed) from None
-    bad = np.isnan(arr) | (arr < 0)
-    if not allow_inf:
-        bad |= ~np.isfinite(arr)
-    if arr.size == 0 or np.any(bad):
-        raise ParameterError(name, value, allowed)
-    return arr
-
-
-def _exponent(name: str, value: Any) -> float:
-    return require_float(name, value, 0.0, None, lo_open=True)
-
-
-def _out(arr: np.ndarray) -> float | np.ndarray:
-    """Return a Python float for 0-d results, the array otherwise."""
-    return float(arr) if np.ndim(arr) == 0 else arr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,48 +90,46 @@ class PowerLawLoss:
     L0: float = 0.0
 
     def __post_init__(self) -> None:
-        _exponent("alpha", self.alpha)
-        _exponent("beta", self.beta)
-        require_float("A", self.A, 0.0, None, lo_open=True)
-        require_float("B", self.B, 0.0, None, lo_open=True)
-        require_float("L0", self.L0, 0.0, None)
-        for f in ("alpha", "beta", "A", "B", "L0"):
-            if not math.isfinite(float(getattr(self, f))):
-                raise ParameterError(f, getattr(self, f), "a finite number")
+        exponent("alpha", self.alpha)
+        exponent("beta", self.beta)
+        positive_number("A", self.A)
+        positive_number("B", self.B)
+        nonneg_number("L0", self.L0)
 
     # -- Eq. 1 ------------------------------------------------------------------------------
     def loss(self, n_params: Any, n_tokens: Any) -> float | np.ndarray:
         """``L(N, D)``; ``n_tokens`` may be ``inf`` (the infinite-data limit)."""
-        n = _positive_array("n_params", n_params)
-        d = _nonneg_array("n_tokens", n_tokens, allow_inf=True)
+        n = positive_array("n_params", n_params)
+        d = nonneg_array("n_tokens", n_tokens, allow_inf=True)
         if np.any(d == 0):
             raise ParameterError("n_tokens", n_tokens, "numbers > 0 (inf allowed)")
-        return _out(self.L0 + self.A * n ** -self.alpha + self.B * d ** -self.beta)
+        broadcast(n_params=n, n_tokens=d)
+        return as_output(self.L0 + self.A * n ** -self.alpha + self.B * d ** -self.beta)
 
     def infinite_data_loss(self, n_params: Any) -> float | np.ndarray:
         """``L_inf(N) = L0 + A N^-alpha``."""
-        n = _positive_array("n_params", n_params)
-        return _out(self.L0 + self.A * n ** -self.alpha)
+        n = positive_array("n_params", n_params)
+        return as_output(self.L0 + self.A * n ** -self.alpha)
 
     # -- the compute-optimal frontier under C = 6 N D -------------------------------------------
     def compute_optimal_tokens(self, n_params: Any) -> float | np.ndarray:
         """``D_opt(N) = (beta B / (alpha A))^(1/beta) N^(alpha/beta)``: the token budget at
         which ``N`` parameters is the loss-minimising size for its compute ``6 N D``."""
-        n = _positive_array("n_params", n_params)
+        n = positive_array("n_params", n_params)
         k = (self.beta * self.B / (self.alpha * self.A)) ** (1.0 / self.beta)
-        return _out(k * n ** (self.alpha / self.beta))
+        return as_output(k * n ** (self.alpha / self.beta))
 
     def compute_optimal_params(self, compute: Any) -> float | np.ndarray:
         """``N_opt(C) = (alpha A / (beta B))^(1/(alpha+beta)) (C/6)^(beta/(alpha+beta))``."""
-        c = _positive_array("compute", compute)
+        c = positive_array("compute", compute)
         s = self.alpha + self.beta
-        return _out((self.alpha * self.A / (self.beta * self.B)) ** (1.0 / s)
+        return as_output((self.alpha * self.A / (self.beta * self.B)) ** (1.0 / s)
                     * (c / 6.0) ** (self.beta / s))
 
     def compute_optimal_loss(self, n_params: Any) -> float | np.ndarray:
         """``L_C(N) = L0 + A (1 + alpha/beta) N^-alpha`` (Eq. 1 taken literally)."""
-        n = _positive_array("n_params", n_params)
-        return _out(self.L0 + self.A * compute_optimal_ratio(self.alpha, self.beta)
+        n = positive_array("n_params", n_params)
+        return as_output(self.L0 + self.A * compute_optimal_ratio(self.alpha, self.beta)
                     * n ** -self.alpha)
 
     def loss_at_compute(self, compute: Any) -> float | np.ndarray:
@@ -188,15 +139,15 @@ class PowerLawLoss:
 
     def threshold(self, n_large: Any, eps: Any = 0.0) -> float | np.ndarray:
         """``N_s*(eps)`` in parameters (not a ratio) for this loss and large model ``N_l``."""
-        n_l = _positive_array("n_large", n_large)
-        return _out(n_l * model_scaling_threshold(self.alpha, self.beta, eps, A=self.A,
+        n_l = positive_array("n_large", n_large)
+        return as_output(n_l * model_scaling_threshold(self.alpha, self.beta, eps, A=self.A,
                                                   n_large=n_l))
 
 
 def compute_optimal_ratio(alpha: float, beta: float) -> float:
     """``(L_C - L0) / (L_inf - L0) = 1 + alpha/beta`` at every ``N`` (Eq. 1 taken literally)."""
-    alpha = _exponent("alpha", alpha)
-    beta = _exponent("beta", beta)
+    alpha = exponent("alpha", alpha)
+    beta = exponent("beta", beta)
     return 1.0 + alpha / beta
 
 
@@ -209,20 +160,21 @@ def model_scaling_threshold(alpha: float, beta: float, eps: Any = 0.0, *, A: flo
     ratio is ``(1 + alpha/beta)^(-1/alpha)`` whatever ``N_l``; for ``eps > 0`` it also depends on
     ``A`` and ``n_large``:  ``((1 + alpha/beta) + eps N_l^alpha / A)^(-1/alpha)``.
     """
-    alpha = _exponent("alpha", alpha)
-    beta = _exponent("beta", beta)
-    e = _nonneg_array("eps", eps)
+    alpha = exponent("alpha", alpha)
+    beta = exponent("beta", beta)
+    e = nonneg_array("eps", eps)
     r = compute_optimal_ratio(alpha, beta)
     if np.all(e == 0):
         shape = e.shape if n_large is None else \
-            np.broadcast(e, _positive_array("n_large", n_large)).shape
-        return _out(np.full(shape, r ** (-1.0 / alpha)))
+            broadcast(eps=e, n_large=positive_array("n_large", n_large))
+        return as_output(np.full(shape, r ** (-1.0 / alpha)))
     if n_large is None:
         raise ParameterError("n_large", None,
                              "a positive number when eps > 0 (the ratio then depends on N_l)")
-    A = require_float("A", A, 0.0, None, lo_open=True)
-    n_l = _positive_array("n_large", n_large)
-    return _out((r + e * n_l ** alpha / A) ** (-1.0 / alpha))
+    A = positive_number("A", A)
+    n_l = positive_array("n_large", n_large)
+    broadcast(eps=e, n_large=n_l)
+    return as_output((r + e * n_l ** alpha / A) ** (-1.0 / alpha))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,13 +191,13 @@ class EmpiricalFrontier:
     L0: float = 0.0
 
     def __post_init__(self) -> None:
-        _exponent("gamma", self.gamma)
-        require_float("A_C", self.A_C, 0.0, None, lo_open=True)
-        require_float("L0", self.L0, 0.0, None)
+        exponent("gamma", self.gamma)
+        positive_number("A_C", self.A_C)
+        nonneg_number("L0", self.L0)
 
     def compute_optimal_loss(self, n_params: Any) -> float | np.ndarray:
-        n = _positive_array("n_params", n_params)
-        return _out(self.L0 + self.A_C * n ** -self.gamma)
+        n = positive_array("n_params", n_params)
+        return as_output(self.L0 + self.A_C * n ** -self.gamma)
 
     def valid_from(self, law: PowerLawLoss) -> float:
         """The smallest size at which this frontier is still at or above ``law``'s ``L_inf``
@@ -270,9 +222,9 @@ def calibrated_prefactor(alpha: float, beta: float, gamma: float = GAMMA_PAPER, 
                          n_ref: float = 1e8) -> float:
     """``A_C = A (1 + alpha/beta) n_ref^(gamma - alpha)``: the empirical frontier then equals the
     literal one at ``N = n_ref`` (this book's choice; the paper gives no prefactor)."""
-    gamma = _exponent("gamma", gamma)
-    A = require_float("A", A, 0.0, None, lo_open=True)
-    n_ref = require_float("n_ref", n_ref, 0.0, None, lo_open=True)
+    gamma = exponent("gamma", gamma)
+    A = positive_number("A", A)
+    n_ref = positive_number("n_ref", n_ref)
     return A * compute_optimal_ratio(alpha, beta) * n_ref ** (gamma - alpha)
 
 
@@ -285,14 +237,25 @@ def model_scaling_threshold_empirical(alpha: float, gamma: float, n_large: Any, 
     ``N_s* = ((A_C N_l^-gamma + eps) / A)^(-1/alpha)``. At ``eps = 0`` the ratio is
     ``(A/A_C)^(1/alpha) N_l^(gamma/alpha - 1)``: it depends on ``N_l`` unless ``gamma = alpha``.
     """
-    alpha = _exponent("alpha", alpha)
-    gamma = _exponent("gamma", gamma)
-    A = require_float("A", A, 0.0, None, lo_open=True)
-    A_C = require_float("A_C", A_C, 0.0, None, lo_open=True)
-    n_l = _positive_array("n_large", n_large)
-    e = _nonneg_array("eps", eps)
+    alpha = exponent("alpha", alpha)
+    gamma = exponent("gamma", gamma)
+    A = positive_number("A", A)
+    A_C = positive_number("A_C", A_C)
+    n_l = positive_array("n_large", n_large)
+    e = nonneg_array("eps", eps)
+    broadcast(n_large=n_l, eps=e)
     n_s = ((A_C * n_l ** -gamma + e) / A) ** (-1.0 / alpha)
-    return _out(n_s / n_l)
+    return as_output(n_s / n_l)
+
+
+def _law(law: Any, frontier: Any) -> PowerLawLoss:
+    """``law`` (default :class:`PowerLawLoss`), with both arguments type-checked."""
+    law = PowerLawLoss() if law is None else law
+    if not isinstance(law, PowerLawLoss):
+        raise ParameterError("law", law, "a PowerLawLoss (or None for the default)")
+    if frontier is not None and not isinstance(frontier, EmpiricalFrontier):
+        raise ParameterError("frontier", frontier, "an EmpiricalFrontier or None")
+    return law
 
 
 def loss_gap_decomposition(n_small: Any, n_large: float, law: PowerLawLoss | None = None,
@@ -307,9 +270,9 @@ def loss_gap_decomposition(n_small: Any, n_large: float, law: PowerLawLoss | Non
     ``n_small``; columns ``n_small, n_large, ratio, L_C_small, L_inf_small, L_C_large, gap,
     data_recoverable, model_only, model_only_fraction``.
     """
-    law = law or PowerLawLoss()
-    n_s = np.atleast_1d(_positive_array("n_small", n_small))
-    n_l = require_float("n_large", n_large, 0.0, None, lo_open=True)
+    law = _law(law, frontier)
+    n_s = np.atleast_1d(positive_array("n_small", n_small))
+    n_l = positive_number("n_large", n_large)
     if np.any(n_s >= n_l):
         raise ParameterError("n_small", n_small, f"numbers < n_large = {n_l:g}")
     if frontier is not None:
@@ -340,12 +303,12 @@ def classify_pair(n_small: float, n_large: float, law: PowerLawLoss | None = Non
     loss already beats the large model's compute-optimal loss), ``"model"`` (Definition 2: its
     infinite-data loss stays more than ``eps`` above), or ``"neither"`` (no gap, or within eps).
     """
-    law = law or PowerLawLoss()
-    n_s = require_float("n_small", n_small, 0.0, None, lo_open=True)
-    n_l = require_float("n_large", n_large, 0.0, None, lo_open=True)
+    law = _law(law, frontier)
+    n_s = positive_number("n_small", n_small)
+    n_l = positive_number("n_large", n_large)
     if n_s >= n_l:
         raise ParameterError("n_small", n_small, f"a number < n_large = {n_l:g}")
-    eps = require_float("eps", eps, 0.0, None)
+    eps = nonneg_number("eps", eps)
     lc = law.compute_optimal_loss if frontier is None else frontier.compute_optimal_loss
     gap_c = lc(n_s) - lc(n_l)
     gap_inf = law.infinite_data_loss(n_s) - lc(n_l)
@@ -354,106 +317,3 @@ def classify_pair(n_small: float, n_large: float, law: PowerLawLoss | None = Non
     if gap_c > 0 and gap_inf < 0:
         return "data"
     return "neither"
-
-
-# ---------------------------------------------------------------------------------------------
-# Zipf-distributed quanta (Michaud et al. 2023)
-
-
-def zipf_exponent_for(alpha: float) -> float:
-    """The Zipf exponent ``s = 1 + alpha`` whose tail mass falls as ``n^-alpha``."""
-    return 1.0 + _exponent("alpha", alpha)
-
-
-def _zipf_s(s: Any) -> float:
-    return require_float("s", s, 1.0, None, lo_open=True)
-
-
-def zipf_frequency(k: Any, s: float) -> float | np.ndarray:
-    """``p_k = k^-s / zeta(s)`` for ranks ``k >= 1`` of an infinite Zipf law (sums to 1)."""
-    s = _zipf_s(s)
-    kk = _positive_array("k", k)
-    if np.any(kk < 1) or np.any(kk != np.floor(kk)):
-        raise ParameterError("k", k, "integer ranks >= 1")
-    return _out(kk ** -s / zeta(s))
-
-
-def zipf_tail_mass(n: Any, s: float) -> float | np.ndarray:
-    """``sum_{k > n} p_k = zeta(s, n + 1) / zeta(s)``: the share of uses of quanta ranked
-    after ``n`` (1 at ``n = 0``, falls as ``n^(1-s) / ((s-1) zeta(s))`` for large ``n``)."""
-    s = _zipf_s(s)
-    nn = _nonneg_array("n", n, allow_inf=True)
-    if np.any(np.isfinite(nn) & (nn != np.floor(nn))):
-        raise ParameterError("n", n, "integer counts >= 0 (inf allowed)")
-    with np.errstate(invalid="ignore"):
-        out = np.where(np.isinf(nn), 0.0,
-                       zeta(s, np.where(np.isinf(nn), 1.0, nn) + 1.0) / zeta(s))
-    return _out(out)
-
-
-def zipf_mass_between(n_lo: Any, n_hi: Any, s: float) -> float | np.ndarray:
-    """``sum_{n_lo < k <= n_hi} p_k``: the share of uses of quanta ranked in ``(n_lo, n_hi]``."""
-    lo = _nonneg_array("n_lo", n_lo, allow_inf=True)
-    hi = _nonneg_array("n_hi", n_hi, allow_inf=True)
-    if np.any(hi < lo):
-        raise ParameterError("n_hi", n_hi, "counts >= n_lo")
-    return _out(np.asarray(zipf_tail_mass(lo, s)) - np.asarray(zipf_tail_mass(hi, s)))
-
-
-def quanta_capacity(n_params: Any, params_per_quantum: float) -> float | np.ndarray:
-    """``n(N) = floor(N / c)``: how many quanta ``N`` parameters can hold (Michaud et al.'s
-    assumption of a fixed parameter cost ``c`` per quantum)."""
-    n = _positive_array("n_params", n_params)
-    c = require_float("params_per_quantum", params_per_quantum, 0.0, None, lo_open=True)
-    return _out(np.floor(n / c))
-
-
-def quanta_data_limit(n_tokens: Any, s: float, min_count: float = 1.0) -> float | np.ndarray:
-    """The number of leading quanta seen at least ``min_count`` times *in expectation* among
-    ``n_tokens`` uses: ``floor((D / (min_count zeta(s)))^(1/s))`` (``inf`` for ``D = inf``)."""
-    s = _zipf_s(s)
-    d = _nonneg_array("n_tokens", n_tokens, allow_inf=True)
-    m = require_float("min_count", min_count, 0.0, None, lo_open=True)
-    with np.errstate(over="ignore"):
-        out = np.where(np.isinf(d), np.inf, np.floor((d / (m * zeta(s))) ** (1.0 / s)))
-    return _out(out)
-
-
-def quanta_learned(n_params: Any, params_per_quantum: float, s: float,
-                   n_tokens: Any = np.inf, min_count: float = 1.0) -> float | np.ndarray:
-    """Quanta learned: the first ``min(n(N), n_data(D))`` (capacity- or data-limited)."""
-    cap = np.asarray(quanta_capacity(n_params, params_per_quantum))
-    dat = np.asarray(quanta_data_limit(n_tokens, s, min_count))
-    return _out(np.minimum(cap, dat))
-
-
-def quanta_loss(n_learned: Any, s: float, loss_per_quantum: float = 1.0) -> float | np.ndarray:
-    """Reducible loss when the first ``n`` quanta are learned: each unlearned quantum costs its
-    frequency times ``loss_per_quantum``; the loss falls as ``n^-(s-1)``."""
-    dl = require_float("loss_per_quantum", loss_per_quantum, 0.0, None, lo_open=True)
-    return _out(dl * np.asarray(zipf_tail_mass(n_learned, s)))
-
-
-def sample_quanta_counts(n_tokens: int, n_quanta: int, s: float,
-                         rng: np.random.Generator | int = 0) -> np.ndarray:
-    """How often each of the first ``n_quanta`` quanta occurs among ``n_tokens`` Zipf draws
-    (draws of rarer quanta are dropped). Deterministic for an integer seed."""
-    d = require_int("n_tokens", n_tokens, 0)
-    k = require_int("n_quanta", n_quanta, 1)
-    s = _zipf_s(s)
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(
-        require_int("rng", rng, 0))
-    p = np.asarray(zipf_frequency(np.arange(1, k + 1), s))
-    p_all = np.append(p, max(0.0, 1.0 - p.sum()))
-    return gen.multinomial(d, p_all / p_all.sum())[:k]
-
-
-def learned_from_counts(counts: Any, capacity: float, min_count: int = 1) -> np.ndarray:
-    """Boolean mask of learned quanta: rank within capacity and seen ``>= min_count`` times."""
-    c = np.asarray(counts)
-    if c.ndim != 1 or c.size == 0 or np.any(c < 0):
-        raise ParameterError("counts", counts, "a non-empty 1-d array of counts >= 0")
-    cap = require_float("capacity", capacity, 0.0, None)
-    m = require_int("min_count", min_count, 1)
-    ranks = np.arange(1, c.size + 1)
-    return (ranks <= cap) & (c >= m)
