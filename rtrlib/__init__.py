@@ -11,7 +11,8 @@ Modules, one job each:
 - :mod:`rtrlib.params`   validation of chapter parameters
 - :mod:`rtrlib.plots`    one figure style; provenance stamps
 - :mod:`rtrlib.widgets`  live ipywidgets explorers and their kernel-free twins
-- :mod:`rtrlib.book`     the runner: papermill execution and the Jupyter Book build
+- :mod:`rtrlib.book`     the runner (a package: profiles, execute, editions, pages,
+                         stage, pipeline, cli): papermill and the Jupyter Book build
 """
 
 __version__ = "0.1.0"

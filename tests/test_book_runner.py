@@ -11,10 +11,14 @@ import pytest
 from rtrlib import book
 from rtrlib.book import (
     BookError,
+    BuildConfig,
     build,
     chapter_parameters,
+    find_solutions,
     load_profiles,
     main,
+    pipeline,
+    python_blocks,
     strip_solutions,
     toc_chapters,
 )
@@ -83,6 +87,57 @@ def test_cli_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     assert err.count("\n") == 0 and "valid profiles: smoke, cpu, gpu" in err
 
 
+@pytest.mark.parametrize("argv, match", [
+    (["build", "--device", "tpu"], "error: unknown device 'tpu'; valid devices: cpu, cuda"),
+    (["build", "--edition", "teacher"],
+     "error: unknown edition 'teacher'; valid editions: full, student"),
+    (["build", "--chapters", "09_nope"], "error: unknown chapter '09_nope'; valid chapters: "),
+])
+def test_cli_unknown_values_are_one_line_errors(
+        argv: list[str], match: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(match)
+    if "chapters" in argv:
+        assert all(c in err for c in toc_chapters())
+
+
+def test_cli_options_come_from_build_config(capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+    help_text = capsys.readouterr().out
+    for closed_set in ("{smoke,cpu,gpu}", "{cpu,cuda}", "{full,student}"):
+        assert closed_set in help_text
+    seen = []
+    monkeypatch.setattr("rtrlib.book.cli.run_build", lambda cfg: seen.append(cfg) or 0)
+    assert main(["build", "--profile", "smoke", "--chapters", "01_power_law", "02_task_mixture",
+                 "--build-dir", "out", "--force", "--no-html"]) == 0
+    assert seen == [BuildConfig(profile="smoke", chapters=("01_power_law", "02_task_mixture"),
+                                build_dir="out", force=True, html=False)]
+
+
+def test_closed_sets_are_defined_once() -> None:
+    from rtrlib import params
+
+    assert book.PROFILES is params.PROFILES and book.DEVICES is params.DEVICES
+
+
+def test_kernel_gets_the_runtime_thread_settings(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    from rtrlib.book.execute import kernel_environment
+    from rtrlib.runtime import thread_environment
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("RTRLIB_THREADS", "3")
+    env = kernel_environment(tmp_path, "smoke")
+    assert env["OMP_NUM_THREADS"] == "3" and env["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert {k: env[k] for k in thread_environment()} == thread_environment()
+    # the book's root first, then the rtrlib this runner imports (and whose code the key covers)
+    assert env["PYTHONPATH"].split(":")[:2] == [str(tmp_path), str(book.ROOT)]
+    assert env["RTRLIB_BOOK_PROFILE"] == "smoke"
+
+
 def test_profile_with_unknown_parameter_is_refused(fake_book: Path) -> None:
     (fake_book / "chapters" / "profiles.yaml").write_text(
         "smoke: {device: cpu, chapters: {01_alpha: {typo: 1}}}\n"
@@ -120,8 +175,40 @@ def test_strip_solutions_removes_both_forms_only() -> None:
         assert keep in out
 
 
+def test_find_solutions_labels_both_forms_and_their_python() -> None:
+    text = textwrap.dedent("""\
+        ::::{solution} e1
+        :class: dropdown
+        ```python
+        x = 1
+        ```
+        :::{note}
+        ```python
+        print(x)
+        ```
+        :::
+        ::::
+        ```{solution-start} e2
+        ```
+        ```python
+        y = 2
+        ```
+        ```{solution-end}
+        ```
+        ```python
+        not_a_solution = 3
+        ```
+        """)
+    found = find_solutions(text)
+    assert [s.label for s in found] == ["e1", "e2"]
+    assert python_blocks(found[0].text) == ["x = 1\n", "print(x)\n"]
+    assert python_blocks(found[1].text) == ["y = 2\n"]
+    assert strip_solutions(text).strip() == "```python\nnot_a_solution = 3\n```"
+
+
 def test_execution_failure_report_and_caching(fake_book: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     build_dir = fake_book / "_build"
     (fake_book / "chapters" / "02_beta.md").write_text(chapter_source("Beta", textwrap.dedent("""\
         ```{code-cell} ipython3
@@ -148,17 +235,14 @@ def test_execution_failure_report_and_caching(fake_book: Path,
     # Fix beta; only beta runs again, alpha comes from the cache.
     (fake_book / "chapters" / "02_beta.md").write_text(chapter_source("Beta", "text only\n"))
     runs = {}
-    real = book.execute_chapter
+    real = pipeline.execute_chapter
 
     def spy(chapter, *a, **k):
         runs[chapter] = real(chapter, *a, **k)
         return runs[chapter]
 
-    book.execute_chapter = spy
-    try:
-        assert build("smoke", root=fake_book, build_dir=build_dir, html=False) == 0
-    finally:
-        book.execute_chapter = real
+    monkeypatch.setattr(pipeline, "execute_chapter", spy)
+    assert build("smoke", root=fake_book, build_dir=build_dir, html=False) == 0
     assert runs["01_alpha"].status == "cached" and runs["02_beta"].status == "ok"
 
 

@@ -1,0 +1,61 @@
+"""The runner's command line: ``build`` (options derived from :class:`BuildConfig` with
+:mod:`rtrlib.cli`) and ``list``. Every user-facing error is one line and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rtrlib.book.errors import BookError, unknown_value
+from rtrlib.book.pipeline import BuildConfig, run_build
+from rtrlib.book.profiles import load_profiles, toc_chapters
+from rtrlib.cli import add_config_options, config_from_args
+
+__all__ = ["main"]
+
+PROG = "python -m rtrlib.book"
+DESCRIPTION = "The book runner: execute every chapter with papermill, then build the HTML " \
+              "with Jupyter Book."
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose refusal of a value outside ``choices`` is the runner's one-line
+    :class:`BookError` ("unknown profile 'x'; valid profiles: ..."), the same message
+    :class:`BuildConfig` gives from Python. (:mod:`rtrlib.cli` has no hook for this.)"""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            raise unknown_value(action.dest, value, [str(c) for c in action.choices])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="execute the chapters and render the HTML book",
+                       description="Execute the chapters (reusing unchanged ones) and render "
+                                   "the HTML to _build/html or _build/student/html.")
+    add_config_options(b, BuildConfig)
+    sub.add_parser("list", help="list the chapters and the profiles")
+    return parser
+
+
+def _list() -> int:
+    profiles = load_profiles()
+    print("chapters:", " ".join(toc_chapters()))
+    for name, prof in profiles.items():
+        print(f"profile {name} (device {prof['device']}): {prof.get('description', '')}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "list":
+            return _list()
+        return run_build(config_from_args(args, BuildConfig))
+    except BookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,144 @@
+"""Generated pages: the execution report, the claim ledger and the instructors' guide, rendered
+as markdown from the executed notebooks and put where ``book/*.md`` holds their marks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rtrlib.book.execute import META, ChapterRun
+from rtrlib.claims import claims_in_notebook
+
+__all__ = ["fill_marks", "fmt_seconds", "render_claim_ledger", "render_execution_report",
+           "render_instructors_guide"]
+
+REPORT_MARK = "<!-- rtrlib:execution-report -->"
+LEDGER_MARK = "<!-- rtrlib:claim-ledger -->"
+GUIDE_MARK = "<!-- rtrlib:instructors-guide -->"
+GPU_FLOPS_ASSUMED = 30e12  # sustained FLOP/s assumed for GPU estimates (one modern data-centre GPU)
+
+
+def fmt_seconds(s: float | None) -> str:
+    """A duration for a reader: 'under a second', '12.3 s' or '4.5 min'."""
+    if s is None:
+        return "n/a"
+    if s < 1:
+        return "under a second"
+    return f"{s:.1f} s" if s < 90 else f"{s / 60:.1f} min"
+
+
+def render_execution_report(notebooks: dict[str, Any], runs: dict[str, ChapterRun],
+                            profile: str) -> str:
+    """The markdown table of the execution report."""
+    rows = ["| chapter | profile | device | wall time | status | executed at | git commit |",
+            "|---|---|---|---|---|---|---|"]
+    vers: dict[str, str] = {}
+    for chapter, nb in notebooks.items():
+        meta = nb.metadata.get(META, {}) if nb is not None else {}
+        run = runs.get(chapter)
+        status = meta.get("status", "missing")
+        if run and run.status == "stale":
+            status = "stale (not re-run in this build)"
+        elif run and run.status == "cached":
+            status = "ok (cached)"
+        name = f"{{doc}}`{chapter} <../chapters/{chapter}>`" if nb is not None else chapter
+        rows.append(f"| {name} | {meta.get('profile', '-')} "
+                    f"| {meta.get('device', '-')} | {fmt_seconds(meta.get('wall_time_s'))} "
+                    f"| {status} | {meta.get('executed_at', '-')} "
+                    f"| `{meta.get('git_commit', '-')}` |")
+        vers = vers or meta.get("versions", {})
+    total = sum((nb.metadata.get(META, {}).get("wall_time_s") or 0) for nb in notebooks.values()
+                if nb is not None)
+    lines = [f"Profile of this build: **{profile}**. Total execution time of the chapters: "
+             f"**{fmt_seconds(total)}**.", "", *rows, ""]
+    if vers:
+        lines += ["Software versions (recorded when the chapters ran):", "",
+                  "| package | version |", "|---|---|",
+                  *[f"| {k} | {v} |" for k, v in vers.items()], ""]
+    return "\n".join(lines)
+
+
+def render_claim_ledger(notebooks: dict[str, Any]) -> str:
+    """The markdown table of the claim ledger, collected from the executed notebooks."""
+    rows = ["| chapter | claim | the paper | this run | criterion | verdict |",
+            "|---|---|---|---|---|---|"]
+    n = n_ok = 0
+    for chapter, nb in notebooks.items():
+        if nb is None:
+            continue
+        for claim in claims_in_notebook(nb):
+            n += 1
+            n_ok += bool(claim["reproduced"])
+            cells = [str(claim[k]).replace("|", "\\|").replace("\n", " ")
+                     for k in ("name", "paper", "measured", "criterion")]
+            verdict = "reproduced" if claim["reproduced"] else "**not reproduced**"
+            rows.append(f"| {{doc}}`{chapter} <../chapters/{chapter}>` | "
+                        + " | ".join(cells) + f" | {verdict} |")
+    if n == 0:
+        return "No chapter in this build recorded a claim.\n"
+    return (f"This build checked **{n}** claims; **{n_ok}** reproduced at this profile's scale, "
+            f"**{n - n_ok}** did not.\n\n" + "\n".join(rows) + "\n")
+
+
+def _chapter_title(nb: Any) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^# (.+)$", cell.source, re.M)
+            if m:
+                return m.group(1).strip()
+    return "untitled"
+
+
+def _gpu_time(teach: dict[str, Any], gpu_meta: dict[str, Any]) -> str:
+    """The GPU run time: measured by a gpu build if there is one, else estimated from FLOP."""
+    if gpu_meta.get("status") == "ok" and gpu_meta.get("device", "").startswith("cuda"):
+        return f"{fmt_seconds(gpu_meta.get('wall_time_s'))} (measured, gpu profile)"
+    if teach.get("gpu_flop"):
+        secs = float(teach["gpu_flop"]) / GPU_FLOPS_ASSUMED
+        return (f"at least {fmt_seconds(secs)} (an estimate, not measured: the gpu "
+                f"profile's {float(teach['gpu_flop']):.2g} training FLOP at an assumed "
+                f"{GPU_FLOPS_ASSUMED / 1e12:.0f} TFLOP/s; per-step overheads, which "
+                "dominate small models, are not counted)")
+    return "not measured; no FLOP count stated"
+
+
+def render_instructors_guide(notebooks: dict[str, Any], gpu_notebooks: dict[str, Any]) -> str:
+    """Per chapter: objectives, prerequisites, teaching time, measured run times, class ideas.
+
+    Teaching facts come from each chapter's ``teaching:`` front matter; run times from the
+    executed notebooks' records (this build, and a GPU build in the same tree if one exists).
+    """
+    out: list[str] = []
+    for chapter, nb in notebooks.items():
+        if nb is None:
+            continue
+        teach = nb.metadata.get("teaching", {})
+        meta = nb.metadata.get(META, {})
+        gpu_meta = (gpu_notebooks.get(chapter) or {}).get("metadata", {}).get(META, {})
+        objectives = teach.get("objectives") or ["not stated"]
+        prereq = teach.get("prerequisites") or ["none beyond the previous chapters"]
+        out += [f"### {_chapter_title(nb)}", "",
+                f"{{doc}}`Open the chapter <../chapters/{chapter}>` · source "
+                f"`chapters/{chapter}.md`", "",
+                "**Learning objectives**", "", *[f"- {o}" for o in objectives], "",
+                "**Prerequisites**", "", *[f"- {p}" for p in prereq], "",
+                f"- **Time to teach:** {teach.get('teach_minutes', 'not stated')} minutes",
+                f"- **Run time on CPU:** {fmt_seconds(meta.get('wall_time_s'))} "
+                f"({meta.get('profile', '?')} profile, device {meta.get('device', '?')}, "
+                "this build)",
+                f"- **Run time on a GPU:** {_gpu_time(teach, gpu_meta)}",
+                f"- **For a class exercise, change:** "
+                f"{teach.get('class_exercise', 'the parameters in the first code cell')}", ""]
+    return "\n".join(out) if out else "No chapter was executed in this build.\n"
+
+
+def fill_marks(text: str, notebooks: dict[str, Any], runs: dict[str, ChapterRun],
+               profile: str, gpu_notebooks: dict[str, Any]) -> str:
+    """Replace the report, ledger and guide marks of a ``book/`` page by their tables."""
+    if REPORT_MARK in text:
+        text = text.replace(REPORT_MARK, render_execution_report(notebooks, runs, profile))
+    if LEDGER_MARK in text:
+        text = text.replace(LEDGER_MARK, render_claim_ledger(notebooks))
+    if GUIDE_MARK in text:
+        text = text.replace(GUIDE_MARK, render_instructors_guide(notebooks, gpu_notebooks))
+    return text

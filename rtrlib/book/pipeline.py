@@ -1,0 +1,125 @@
+"""The build: execute the selected chapters, then stage and render the book."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rtrlib.book.editions import EDITIONS
+from rtrlib.book.errors import unknown_value
+from rtrlib.book.execute import ChapterRun, execute_chapter, read_notebook
+from rtrlib.book.pages import fmt_seconds
+from rtrlib.book.profiles import ROOT, chapter_parameters, load_profiles, toc_chapters
+from rtrlib.book.stage import render_html, stage
+from rtrlib.params import DEVICES, PROFILES
+
+__all__ = ["BuildConfig", "build", "run_build"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildConfig:
+    """What to build. The command line's options are derived from these fields
+    (:mod:`rtrlib.cli`); a value outside a closed set is refused with a one-line
+    :class:`~rtrlib.book.errors.BookError` that lists the valid values."""
+
+    profile: str = dataclasses.field(default="cpu", metadata={
+        "choices": PROFILES, "help": "parameter profile (default cpu)"})
+    chapters: tuple[str, ...] = dataclasses.field(default=(), metadata={
+        "help": "execute only these chapters (e.g. 01_power_law); the others are reused"})
+    device: str | None = dataclasses.field(default=None, metadata={
+        "choices": DEVICES, "help": "override the profile's device"})
+    edition: str = dataclasses.field(default="full", metadata={
+        "choices": EDITIONS,
+        "help": "full (solutions in dropdowns, default) or student (no solutions)"})
+    build_dir: str | None = dataclasses.field(default=None, metadata={
+        "help": "output directory (default _build)"})
+    force: bool = dataclasses.field(default=False, metadata={
+        "help": "execute even when cached"})
+    html: bool = dataclasses.field(default=True, metadata={
+        "help": "render the HTML (default; --no-html executes only)"})
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise unknown_value("profile", self.profile, PROFILES)
+        if self.device is not None and self.device not in DEVICES:
+            raise unknown_value("device", self.device, DEVICES)
+        if self.edition not in EDITIONS:
+            raise unknown_value("edition", self.edition, EDITIONS)
+        object.__setattr__(self, "chapters", tuple(self.chapters))
+
+
+def build(profile: str = "cpu", chapters: Sequence[str] | None = None, device: str | None = None,
+          edition: str = "full", build_dir: Path | str | None = None, force: bool = False,
+          html: bool = True, root: Path = ROOT, kernel: str | None = None) -> int:
+    """Execute the chapters and render the book; returns the process exit status."""
+    config = BuildConfig(profile, tuple(chapters or ()), device, edition,
+                         None if build_dir is None else str(build_dir), force, html)
+    return run_build(config, root, kernel)
+
+
+def _execute(config: BuildConfig, selected: list[str], profiles: dict[str, Any],
+             exec_dir: Path, root: Path, kernel: str | None) -> dict[str, ChapterRun]:
+    """Execute (or reuse) each selected chapter, with a progress bar on stderr."""
+    from tqdm.auto import tqdm
+
+    runs: dict[str, ChapterRun] = {}
+    bar = tqdm(selected, desc=f"chapters ({config.profile})", unit="chapter", file=sys.stderr)
+    for chapter in bar:
+        bar.set_postfix_str(chapter)
+        params = chapter_parameters(profiles, config.profile, chapter, config.device)
+        run = execute_chapter(chapter, params, exec_dir,
+                              force=config.force or bool(config.chapters), root=root,
+                              kernel=kernel,
+                              cell_timeout=profiles[config.profile].get("cell_timeout"))
+        runs[chapter] = run
+        tqdm.write(f"  {chapter}: {run.status} ({fmt_seconds(run.wall_time_s)})",
+                   file=sys.stderr)
+    bar.close()
+    return runs
+
+
+def run_build(config: BuildConfig, root: Path = ROOT, kernel: str | None = None) -> int:
+    """Execute the chapters ``config`` selects and render the book from ``root``; returns the
+    process exit status (1 when a chapter failed)."""
+    all_chapters = toc_chapters(root)
+    selected = list(config.chapters) or all_chapters
+    unknown = [c for c in selected if c not in all_chapters]
+    if unknown:
+        raise unknown_value("chapter", unknown[0], all_chapters)
+    profiles = load_profiles(root)
+    build_dir = Path(config.build_dir) if config.build_dir else root / "_build"
+    exec_dir = build_dir / "executed" / config.profile
+
+    runs = _execute(config, selected, profiles, exec_dir, root, kernel)
+    for chapter in all_chapters:
+        if chapter not in runs:
+            path = exec_dir / f"{chapter}.ipynb"
+            runs[chapter] = ChapterRun(chapter, "stale" if path.exists() else "missing",
+                                       notebook=path if path.exists() else None)
+
+    failed = [r for r in runs.values() if r.status == "failed"]
+    for r in failed:
+        print(f"error: chapter {r.chapter} failed in {r.error}\n"
+              f"       executed notebook kept at {r.notebook}", file=sys.stderr)
+    if failed:
+        return 1
+    missing = [c for c, r in runs.items() if r.status == "missing"]
+    if missing:
+        print(f"warning: not executed yet, left out of the HTML: {', '.join(missing)} "
+              f"(run without --chapters to execute them)", file=sys.stderr)
+    if not config.html:
+        return 0
+
+    notebooks = {c: (read_notebook(r.notebook) if r.notebook else None) for c, r in runs.items()}
+    stage_dir = build_dir / "stage" / f"{config.profile}-{config.edition}"
+    stage(notebooks, runs, stage_dir, config.profile, config.edition, root)
+    out_html = build_dir / ("html" if config.edition == "full" else "student/html")
+    t0 = time.perf_counter()
+    render_html(stage_dir, out_html)
+    print(f"HTML ({config.edition} edition, profile {config.profile}) written to {out_html} "
+          f"in {fmt_seconds(time.perf_counter() - t0)}", file=sys.stderr)
+    return 0
