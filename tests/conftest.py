@@ -65,10 +65,10 @@ def fake_book(tmp_path: Path) -> Path:
     (root / "chapters" / "01_alpha.md").write_text(chapter_source("Alpha", textwrap.dedent("""\
         ```{code-cell} ipython3
         from myst_nb import glue
-        from rtrlib.claims import record_claim
+        from rtrlib.claims import record
         glue("alpha_n", n, display=False)
-        record_claim("alpha claim", paper="n is even", measured=f"n = {n}",
-                     criterion="n % 2 == 0", reproduced=n % 2 == 0)
+        record("alpha-even", values=[n % 2 == 0] * 3, control=[0.0], seeds=[0, 1, 2],
+               detail=f"n = {n}")
         ```
 
         The run used n = {glue:text}`alpha_n`, and $n^2 \\geq 0$.
@@ -83,6 +83,18 @@ def fake_book(tmp_path: Path) -> Path:
         HIDDEN-SOLUTION-TEXT
         :::
         """)))
+    (root / "chapters" / "claims.yaml").write_text(textwrap.dedent("""\
+        - id: alpha-even
+          chapter: 01_alpha
+          source: paper
+          kind: claim
+          paper_ref: Eq. 1
+          statement: alpha claim, n is even
+          metric: whether n is even
+          criterion: {op: ">=", threshold: 1}
+          control: an odd n
+          seeds: [0, 1, 2]
+        """))
     (root / "chapters" / "02_beta.md").write_text(chapter_source("Beta", textwrap.dedent("""\
         ```{code-cell} ipython3
         print("beta", n * 10)

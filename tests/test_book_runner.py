@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -252,6 +253,12 @@ def test_html_build_with_report_ledger_and_student_edition(fake_book: Path) -> N
     html = build_dir / "html"
     ledger = (html / "book" / "claim_ledger.html").read_text()
     assert "alpha claim" in ledger and "n = 3" in ledger and "not reproduced" in ledger
+    rows = json.loads((html / "_static" / "claims.json").read_text())
+    assert [(r["id"], r["verdict"], r["registry_commit"]) for r in rows] == \
+        [("alpha-even", "not reproduced", "unknown")]
+    assert set(rows[0]) >= {"id", "chapter", "source", "kind", "paper_ref", "statement",
+                            "criterion", "control", "control_value", "measured", "interval",
+                            "n_seeds", "verdict", "registry_commit"}
     report = (html / "book" / "execution_report.html").read_text()
     for word in ("01_alpha", "02_beta", "smoke", "torch", "sympy", "numpy", "rtrlib"):
         assert word in report
@@ -313,3 +320,19 @@ def test_every_theorem_links_to_where_it_is_tested() -> None:
                     src = next((book.ROOT / "chapters").glob(f"{owner[2:]}_*.md")).read_text()
                     body = src.split(f"({sec})=", 1)[1][:1500]
                     assert f"`{label}`" in body, f"{sec} does not link back to {label}"
+
+
+def test_a_chapter_whose_claims_differ_from_the_registry_fails(
+        fake_book: Path, capsys: pytest.CaptureFixture) -> None:
+    reg = fake_book / "chapters" / "claims.yaml"
+    reg.write_text(reg.read_text() + textwrap.dedent("""\
+        - id: alpha-missing
+          chapter: 01_alpha
+          source: book
+          kind: check
+          paper_ref: "-"
+          statement: never recorded
+        """))
+    assert build("smoke", root=fake_book, build_dir=fake_book / "_build", html=False) == 1
+    err = capsys.readouterr().err
+    assert "chapter 01_alpha failed" in err and "'alpha-missing' was not recorded" in err

@@ -40,7 +40,7 @@ from rtrlib.book.execute import (
     versions,
 )
 from rtrlib.book.pages import (
-    render_claim_ledger,
+    collect_ledger,
     render_execution_report,
     render_instructors_guide,
 )
@@ -58,6 +58,6 @@ from rtrlib.params import DEVICES, PROFILES
 __all__ = ["DEVICES", "EDITIONS", "META", "PROFILES", "ROOT", "BookError", "BuildConfig",
            "ChapterRun", "build", "chapter_parameters", "check_parameter_names",
            "execute_chapter", "execution_key", "find_solutions", "git_commit", "load_profiles",
-           "main", "python_blocks", "render_claim_ledger", "render_execution_report",
+           "main", "python_blocks", "collect_ledger", "render_execution_report",
            "render_html", "render_instructors_guide", "run_build", "stage", "strip_solutions",
            "toc_chapters", "versions"]

@@ -18,9 +18,12 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from rtrlib import __version__
 from rtrlib.book.errors import BookError
 from rtrlib.book.profiles import ROOT, check_parameter_names
+from rtrlib.claims.registry import registry_path
 from rtrlib.runtime import thread_environment
 from rtrlib.store import code_version
 
@@ -67,10 +70,11 @@ def git_commit(root: Path = ROOT) -> str:
         return "unknown"
 
 
-def execution_key(source: str, params: dict[str, Any]) -> str:
-    """What a cached execution depends on: chapter text, parameters, rtrlib code."""
-    blob = json.dumps({"source": source, "params": params, "code": code_version()},
-                      sort_keys=True)
+def execution_key(source: str, params: dict[str, Any], registry: str = "") -> str:
+    """What a cached execution depends on: chapter text, parameters, rtrlib code, and the
+    chapter's entries in the claim registry (a changed criterion re-runs the chapter)."""
+    blob = json.dumps({"source": source, "params": params, "code": code_version(),
+                       "registry": registry}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -154,6 +158,16 @@ def _record(out_path: Path, chapter: str, params: dict[str, Any], key: str, stat
     write_notebook(done, out_path)
 
 
+def _registry_entries(root: Path, chapter: str) -> str:
+    """The chapter's entries of ``chapters/claims.yaml``, as text ('' without a registry)."""
+    path = registry_path(root)
+    if not path.exists():
+        return ""
+    entries = yaml.safe_load(path.read_text()) or []
+    return json.dumps([e for e in entries if isinstance(e, dict) and e.get("chapter") == chapter],
+                      sort_keys=True, default=str)
+
+
 def execute_chapter(chapter: str, params: dict[str, Any], out_dir: Path, *,
                     force: bool = False, root: Path = ROOT, kernel: str | None = None,
                     progress: bool = False, cell_timeout: int | None = None) -> ChapterRun:
@@ -167,7 +181,7 @@ def execute_chapter(chapter: str, params: dict[str, Any], out_dir: Path, *,
     source = src_path.read_text()
     nb = jupytext.reads(source, fmt="md:myst")
     check_parameter_names(nb, chapter, params)
-    key = execution_key(source, params)
+    key = execution_key(source, params, _registry_entries(root, chapter))
     out_path = out_dir / f"{chapter}.ipynb"
 
     if not force and out_path.exists():

@@ -4,12 +4,15 @@ as markdown from the executed notebooks and put where ``book/*.md`` holds their 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from rtrlib.book.execute import META, ChapterRun
 from rtrlib.claims import claims_in_notebook
+from rtrlib.claims.ledger import ledger_rows, render_ledger
+from rtrlib.claims.registry import entry_commits
 
-__all__ = ["fill_marks", "fmt_seconds", "render_claim_ledger", "render_execution_report",
+__all__ = ["fill_marks", "fmt_seconds", "collect_ledger", "render_execution_report",
            "render_instructors_guide"]
 
 REPORT_MARK = "<!-- rtrlib:execution-report -->"
@@ -58,26 +61,24 @@ def render_execution_report(notebooks: dict[str, Any], runs: dict[str, ChapterRu
     return "\n".join(lines)
 
 
-def render_claim_ledger(notebooks: dict[str, Any]) -> str:
-    """The markdown table of the claim ledger, collected from the executed notebooks."""
-    rows = ["| chapter | claim | the paper | this run | criterion | verdict |",
-            "|---|---|---|---|---|---|"]
-    n = n_ok = 0
-    for chapter, nb in notebooks.items():
-        if nb is None:
-            continue
-        for claim in claims_in_notebook(nb):
-            n += 1
-            n_ok += bool(claim["reproduced"])
-            cells = [str(claim[k]).replace("|", "\\|").replace("\n", " ")
-                     for k in ("name", "paper", "measured", "criterion")]
-            verdict = "reproduced" if claim["reproduced"] else "**not reproduced**"
-            rows.append(f"| {{doc}}`{chapter} <../chapters/{chapter}>` | "
-                        + " | ".join(cells) + f" | {verdict} |")
-    if n == 0:
-        return "No chapter in this build recorded a claim.\n"
-    return (f"This build checked **{n}** claims; **{n_ok}** reproduced at this profile's scale, "
-            f"**{n - n_ok}** did not.\n\n" + "\n".join(rows) + "\n")
+def collect_ledger(notebooks: dict[str, Any], profile: str, root: Path) -> tuple[list, str]:
+    """The ledger rows of every recorded claim and check (``claims.json``) and the page body."""
+    entries = [e for nb in notebooks.values() if nb is not None for e in claims_in_notebook(nb)]
+    registered = [e for e in entries if "id" in e]
+    rows = ledger_rows(registered, entry_commits(root) if registered else {})
+    page = render_ledger(rows, profile) if rows else ""
+    legacy = [e for e in entries if "id" not in e]
+    if legacy:  # chapters not yet moved to the registry (see LEGACY_CHAPTERS)
+        lines = ["## Not yet registered", "",
+                 "These records predate the registry: one seed, no control, two verdicts.", "",
+                 "| claim | this run | criterion | verdict |", "|---|---|---|---|"]
+        for e in legacy:
+            cells = [str(e[k]).replace("|", "\\|").replace("\n", " ")
+                     for k in ("name", "measured", "criterion")]
+            lines.append("| " + " | ".join(cells) + " | "
+                         + ("reproduced" if e["reproduced"] else "not reproduced") + " |")
+        page += "\n" + "\n".join(lines) + "\n"
+    return rows, page or "No chapter in this build recorded a claim.\n"
 
 
 def _chapter_title(nb: Any) -> str:
@@ -133,12 +134,13 @@ def render_instructors_guide(notebooks: dict[str, Any], gpu_notebooks: dict[str,
 
 
 def fill_marks(text: str, notebooks: dict[str, Any], runs: dict[str, ChapterRun],
-               profile: str, gpu_notebooks: dict[str, Any]) -> str:
-    """Replace the report, ledger and guide marks of a ``book/`` page by their tables."""
+               profile: str, gpu_notebooks: dict[str, Any], ledger: str) -> str:
+    """Replace the report, ledger and guide marks of a ``book/`` page by their tables
+    (``ledger``: the page body from :func:`collect_ledger`)."""
     if REPORT_MARK in text:
         text = text.replace(REPORT_MARK, render_execution_report(notebooks, runs, profile))
     if LEDGER_MARK in text:
-        text = text.replace(LEDGER_MARK, render_claim_ledger(notebooks))
+        text = text.replace(LEDGER_MARK, ledger)
     if GUIDE_MARK in text:
         text = text.replace(GUIDE_MARK, render_instructors_guide(notebooks, gpu_notebooks))
     return text

@@ -16,7 +16,7 @@ import yaml
 from rtrlib.book.editions import strip_solutions
 from rtrlib.book.errors import BookError
 from rtrlib.book.execute import ChapterRun
-from rtrlib.book.pages import fill_marks
+from rtrlib.book.pages import collect_ledger, fill_marks
 from rtrlib.book.profiles import ROOT
 
 __all__ = ["render_html", "stage"]
@@ -56,6 +56,9 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
     gpu_dir = stage_dir.parent.parent / "executed" / "gpu"
     gpu_nbs = {c: json.loads(p.read_text()) for c in notebooks
                if (p := gpu_dir / f"{c}.ipynb").exists()}
+    rows, ledger = collect_ledger(notebooks, profile, root)
+    _write_if_changed(stage_dir / "_static" / "claims.json",
+                      json.dumps(rows, indent=1, allow_nan=False, default=str).encode())
     wanted: set[Path] = set()
     for src in (root / "book").rglob("*"):  # front and back matter
         if src.is_dir():
@@ -64,7 +67,7 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
         wanted.add(rel)
         data = src.read_bytes()
         if src.suffix == ".md":
-            text = fill_marks(data.decode(), notebooks, runs, profile, gpu_nbs)
+            text = fill_marks(data.decode(), notebooks, runs, profile, gpu_nbs, ledger)
             if edition == "student":
                 text = strip_solutions(text)
             data = text.encode()

@@ -27,13 +27,13 @@ METADATA_KEY = "rtrlib_claim"
 
 def fmt(x: float) -> str:
     """A number as the ledger prints it (three significant digits)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     return f"{x:.3g}"
 
 
 def _registry() -> dict[str, ClaimSpec]:
-    for root in (None, Path.cwd().parent, Path.cwd()):
+    for root in (Path.cwd().parent, Path.cwd(), None):  # the notebook's book first
         if registry_path(root).exists():
             return load_registry(root)
     raise FileNotFoundError("chapters/claims.yaml not found next to rtrlib or the notebook")
