@@ -132,15 +132,15 @@ def _build(cfg: TokenizerConfig, files: list[Path], folder: Path, key: str,
                desc="tokenising corpus", disable=not progress, mininterval=1.0)
     stream = DocumentStream(files, corpus.max_chars, on_bytes=bar.update)
     sha, count, docs = hashlib.sha256(), 0, 0
+    end = np.array([eod], dtype=dtype)
     with _atomic(folder / f"{key}.bin") as fh:
         for batch in _batches(iter(stream), _BATCH_CHARS):
-            ids: list[int] = []
+            parts: list[np.ndarray] = []
             for doc, enc in zip(batch, tok.encode_batch(batch), strict=True):
-                ids.extend(enc.ids)
-                ids.append(eod)
+                parts += [np.asarray(enc.ids, dtype=dtype), end]
                 sha.update(("\n\n" + doc if docs else doc).encode("utf-8"))
                 docs += 1
-            arr = np.asarray(ids, dtype=dtype)
+            arr = np.concatenate(parts)
             arr.tofile(fh)  # raw bytes, OLMo-core's numpy format
             count += len(arr)
         if count == 0:
