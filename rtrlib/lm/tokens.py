@@ -89,12 +89,13 @@ def _read_meta(folder: Path, key: str) -> dict | None:
     """The metadata of a complete token file for ``key`` (None when missing or inconsistent)."""
     try:
         meta = json.loads((folder / f"{key}.json").read_text())
-        size = (folder / meta["file"]).stat().st_size
-        if not (folder / meta["tokenizer"]).is_file():
-            return None
-    except (OSError, ValueError, KeyError):
+        size = (folder / f"{key}.bin").stat().st_size
+        ok = (meta["file"] == f"{key}.bin" and meta["dtype"] in ("uint16", "uint32")
+              and (folder / f"{key}.tokenizer.json").is_file()
+              and size == meta["tokens"] * np.dtype(meta["dtype"]).itemsize)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return meta if size == meta["tokens"] * np.dtype(meta["dtype"]).itemsize else None
+    return meta if ok else None
 
 
 def _batches(docs: Iterator[str], chars: int) -> Iterator[list[str]]:
@@ -177,10 +178,10 @@ def load_token_file(cfg: TokenizerConfig, store: Store | None = None, *,
                 for stale in folder.glob(f".{key}.*.tmp"):  # left by a killed build
                     stale.unlink(missing_ok=True)
                 meta = _build(cfg, files, folder, key, progress)
-    path = folder / meta["file"]
+    path = folder / f"{key}.bin"
     tokens = np.memmap(path, dtype=meta["dtype"], mode="r", shape=(meta["tokens"],))
     corpus_meta = {**meta["corpus"], "tokens": meta["tokens"], "dtype": meta["dtype"]}
-    return TokenData(tokens=tokens, tokenizer_json=(folder / meta["tokenizer"]).read_text(),
+    return TokenData(tokens=tokens, tokenizer_json=(folder / f"{key}.tokenizer.json").read_text(),
                      corpus_meta=corpus_meta, vocab_size=meta["vocab_size"],
                      token_file=str(path))
 
