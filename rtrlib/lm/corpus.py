@@ -6,14 +6,17 @@ Sources (``CorpusConfig.source``):
   ``python3-doc`` (``/usr/share/doc/python3*/html/_sources``), lightly cleaned of markup.
 - ``"stdlib"``: docstrings of the Python standard library (zero install; tests, smoke runs).
 - ``"auto"``: ``python-docs`` when installed, else ``stdlib``.
-- ``"files"``: local text files (``.txt``, ``.md``, ``.rst``...) or JSON-lines files with a
-  ``text`` field (plain or ``.gz``), given in ``paths``.
+- ``"files"``: local plain-text, JSON-lines (Dolma's ``.json.gz`` shards) or Parquet files,
+  directories or glob patterns in ``paths``, streamed document by document
+  (:mod:`rtrlib.lm.documents`); tokenised once into a memory-mapped token file
+  (:mod:`rtrlib.lm.tokens`). This is the source for GPU runners.
 - ``"hf"``: a Hugging Face ``datasets`` name or builder (``hf_name``, e.g. ``"json"`` with
   ``paths`` pointing at Dolma shards). Optional import; nothing is downloaded unless the user
   asks for a remote dataset themselves.
 
-The assembled text is deterministic for a config; :func:`load_corpus` returns it with metadata:
-the source, the package version it came from (Debian or Python), and its SHA-256.
+The assembled text is deterministic for a config; :func:`load_corpus` returns it (in memory, so
+for the CPU book's few MB) with metadata: the source, the package version it came from (Debian or
+Python), and its SHA-256.
 """
 
 from __future__ import annotations
@@ -21,9 +24,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import glob
-import gzip
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -33,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from rtrlib.codec import storable
+from rtrlib.lm.documents import DocumentStream, fingerprint, resolve_paths
 from rtrlib.params import ParameterError, require_choice, require_int
+from rtrlib.store import KeyedConfig, cached
 
 __all__ = ["CorpusConfig", "Corpus", "load_corpus", "clean_rest", "python_docs_dir"]
 
@@ -42,22 +45,38 @@ _DOC_GLOB = "/usr/share/doc/python3*/html/_sources"
 
 
 @dataclasses.dataclass(frozen=True)
-class CorpusConfig:
-    """Which background text to read, and at most how many characters of it."""
+class CorpusConfig(KeyedConfig):
+    """Which background text to read, and at most how many characters of it.
 
-    source: str = "auto"
+    ``paths``: files, directories or glob patterns (``source="files"``; data files for ``"hf"``).
+    ``max_chars``: at most this many characters are read (0 = all of the files, ``"files"``
+    only). ``allow_repeat``: a run may cycle the corpus more than once (see
+    :func:`rtrlib.lm.tokens.check_token_budget`); it does not change the text, so it is not keyed.
+    """
+
+    NOT_KEYED = ("allow_repeat",)
+
+    source: str = dataclasses.field(default="auto", metadata={"choices": SOURCES})
     paths: tuple[str, ...] = ()
     hf_name: str = ""
     max_chars: int = 8_000_000
+    allow_repeat: bool = False
 
     def __post_init__(self) -> None:
         require_choice("source", self.source, SOURCES)
-        require_int("max_chars", self.max_chars, 1000)
+        object.__setattr__(self, "paths", tuple(str(p) for p in self.paths))
+        if not (self.source == "files" and self.max_chars == 0):
+            require_int("max_chars", self.max_chars, 1000)
         if self.source == "files" and not self.paths:
-            raise ParameterError("paths", self.paths, "at least one file for source='files'")
+            raise ParameterError("corpus_paths", self.paths, "at least one file, directory or "
+                                 "glob pattern when corpus_source = 'files'")
         if self.source == "hf" and not self.hf_name:
             raise ParameterError("hf_name", self.hf_name, "a datasets name for source='hf'")
-        object.__setattr__(self, "paths", tuple(str(p) for p in self.paths))
+
+    def files(self) -> list[Path]:
+        """The corpus files ``paths`` name (``source="files"``), checked: a
+        :class:`ParameterError` names ``corpus_paths`` when a pattern matches nothing."""
+        return resolve_paths(self.paths)
 
     def resolved_source(self) -> str:
         if self.source != "auto":
@@ -185,20 +204,11 @@ def _stdlib_docstrings(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
 
 
 def _read_files(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
-    parts: list[str] = []
-    for p in cfg.paths:
-        path = Path(p)
-        opener = gzip.open if path.suffix == ".gz" else open
-        stem = path.name[:-3] if path.suffix == ".gz" else path.name
-        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            if stem.endswith((".jsonl", ".json")):
-                for line in fh:
-                    line = line.strip()
-                    if line:
-                        parts.append(str(json.loads(line).get("text", "")))
-            else:
-                parts.append(fh.read())
-    return "\n\n".join(parts), {"files": len(cfg.paths), "package": "local files"}
+    files = cfg.files()
+    docs = DocumentStream(files, cfg.max_chars)
+    text = "\n\n".join(docs)
+    return text, {"files": len(files), "package": "local files", "docs": docs.docs,
+                  "truncated": docs.truncated}
 
 
 def _hf(cfg: CorpusConfig) -> tuple[str, dict[str, Any]]:
@@ -231,11 +241,11 @@ def _fingerprint(cfg: CorpusConfig, source: str) -> list | None:
     elif source == "stdlib":
         files = sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
     elif source == "files":
-        files = [Path(p) for p in cfg.paths]
+        files = cfg.files()
     else:
         return None
     try:
-        return [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+        return fingerprint(files)
     except OSError:
         return None
 
@@ -243,21 +253,24 @@ def _fingerprint(cfg: CorpusConfig, source: str) -> list | None:
 def load_corpus(cfg: CorpusConfig | None = None, store=None) -> Corpus:
     """Assemble the background text for ``cfg`` (truncated to ``max_chars``) with metadata.
 
-    With a :class:`rtrlib.store.Store`, the assembled text is cached keyed by the input files'
-    names, sizes and modification times (a changed file is re-read)."""
+    The whole text is held in memory: for large ``"files"`` corpora use
+    :func:`rtrlib.lm.tokenizer.load_token_data`, which streams. With a
+    :class:`rtrlib.store.Store`, the assembled text is cached keyed by the input files' names,
+    sizes and modification times (a changed file is re-read)."""
     cfg = cfg or CorpusConfig()
     source = cfg.resolved_source()
     if store is not None:
-        from rtrlib.store import cached
-
         fp = _fingerprint(cfg, source)
         if fp is not None:
-            return cached("lm-corpus", {"cfg": cfg, "files": fp},
+            return cached("lm-corpus", {"cfg": cfg.keyed(), "files": fp},
                           lambda: load_corpus(cfg), store=store)
     text, meta = _READERS[source](cfg)
-    text = text[: cfg.max_chars]
+    truncated = bool(meta.pop("truncated", False)) or bool(cfg.max_chars and
+                                                           len(text) > cfg.max_chars)
+    if cfg.max_chars:
+        text = text[: cfg.max_chars]
     if len(text) < 1000:
         raise ValueError(f"corpus from {source!r} has only {len(text)} characters")
-    meta = {**meta, "source": source, "chars": len(text),
+    meta = {**meta, "source": source, "chars": len(text), "truncated": truncated,
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
     return Corpus(text=text, meta=meta)
