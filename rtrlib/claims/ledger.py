@@ -60,7 +60,8 @@ def ledger_rows(entries: Iterable[dict[str, Any]], commits: dict[str, str]) -> l
         if e.get("kind") == "check":
             row.update(control=None, control_value=None, measured=None, interval=None,
                        n_seeds=0)
-        for k in ("seeds", "values", "detail", "reason", "control_verdict", "profile"):
+        for k in ("seeds", "values", "detail", "reason", "control_verdict", "profile",
+                  "device"):
             row[k] = e.get(k)
         rows.append(_json_safe(row))
     return rows
@@ -98,7 +99,8 @@ def _table(rows: list[dict], checks: bool) -> str:
     for r in sorted(rows, key=lambda r: (r["chapter"], _ORDER.get(r["verdict"], 3), r["id"])):
         link = f'<a href="../chapters/{r["chapter"]}.html">{_cell(r["chapter"])}</a>'
         claim = (f'<strong>{_cell(r["statement"])}</strong><br><small><code>{_cell(r["id"])}'
-                 f"</code> · {link} · paper: {_cell(r['paper_ref'])}</small>")
+                 f"</code> · {link} · paper: {_cell(r['paper_ref'])} · run: profile "
+                 f"{_cell(r.get('profile'))}, device {_cell(r.get('device'))}</small>")
         if r.get("detail"):
             claim += f"<br><small>{_cell(r['detail'])}</small>"
         verdict = (f'<span class="rtr-verdict rtr-{r["verdict"].replace(" ", "-")}">'

@@ -55,7 +55,8 @@ def _entry_base(spec: ClaimSpec) -> dict[str, Any]:
             "paper_ref": spec.paper_ref, "statement": spec.statement,
             "criterion": spec.criterion_text, "control": spec.control,
             "registered_seeds": list(spec.seeds),
-            "profile": os.environ.get("RTRLIB_BOOK_PROFILE", "interactive")}
+            "profile": os.environ.get("RTRLIB_BOOK_PROFILE", "interactive"),
+            "device": os.environ.get("RTRLIB_BOOK_DEVICE", "unknown")}
 
 
 def record(claim_id: str, values: Sequence[float], control: Sequence[float], *,
