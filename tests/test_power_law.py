@@ -259,7 +259,7 @@ def test_kernel_free_player_needs_no_network():
 
 def test_vanishes_verifies_chapter_1s_identities_and_refuses_wrong_closed_forms(d):
     """The checks chapter 1 records: each right closed form vanishes, a wrong one does not."""
-    N, D, C, L0, A, B = sym.N, sym.D, sym.C, sym.L0, sym.A, sym.B
+    N, D, C, L0, A = sym.N, sym.D, sym.C, sym.L0, sym.A
     al, be, ga, N_l = sym.alpha, sym.beta, sym.gamma, sym.N_l
     along = d.loss.subs(D, C / (6 * N))
     assert sym.vanishes(sp.diff(along, N).subs(N, d.params_opt))

@@ -84,7 +84,7 @@ def test_measure_recovers_gamma_equal_alpha_on_an_exact_eq_1_world() -> None:
         n = cfg.isoflop_sizes(j).astype(float)
         loss = law.loss(n, c / (6 * n))
         rows += [{"kind": "isoflop", "level": j, "compute": c, "size": int(k), "tokens": c / 6 / k,
-                  "loss": v, "control_loss": v} for k, v in zip(n, loss)]
+                  "loss": v, "control_loss": v} for k, v in zip(n, loss, strict=True)]
     for k in cfg.data_sizes():
         inf = float(law.infinite_data_loss(k))
         rows += [{"kind": "max_data", "level": -1, "compute": math.nan, "size": int(k),

@@ -42,7 +42,8 @@ from rtrlib.params import ParameterError, require_float, require_int
 from rtrlib.theory.arrays import count, positive_array, positive_number
 from rtrlib.theory.quanta import zipf_frequency
 
-__all__ = ["QuantaWorld", "ScalingExperimentConfig", "isoflop_vertex", "loglog_fit", "measure",
+__all__ = ["QuantaWorld", "ScalingExperimentConfig", "isoflop_frontier", "isoflop_vertex",
+           "loglog_fit", "measure",
            "model_only_share", "run_scaling_experiment", "simulate"]
 
 
@@ -243,7 +244,10 @@ def model_only_share(loss_small_unlimited: float, lc_small: float, lc_large: flo
     return (float(loss_small_unlimited) - float(lc_large)) / gap
 
 
-def _frontier(points: pd.DataFrame, column: str, vertex_points: int) -> pd.DataFrame:
+def isoflop_frontier(points: pd.DataFrame, column: str = "loss",
+                     vertex_points: int = 5) -> pd.DataFrame:
+    """One row per isoFLOP curve of one seed's points: ``level, compute, n_opt, loss_opt``
+    (:func:`isoflop_vertex` of ``column``; NaN where the optimum is not inside the curve)."""
     rows = []
     for level, grp in points[points.kind == "isoflop"].groupby("level"):
         grp = grp.sort_values("size")
@@ -262,7 +266,7 @@ def measure(points: pd.DataFrame, config: ScalingExperimentConfig) -> dict[str, 
     n_s, n_l = config.pair
     out: dict[str, float] = {}
     for col, prefix in (("loss", ""), ("control_loss", "control_")):
-        fr = _frontier(points, col, config.vertex_points).dropna()
+        fr = isoflop_frontier(points, col, config.vertex_points).dropna()
         maxd = points[points.kind == "max_data"].set_index("size")[col]
         if len(fr) < 3:
             out[prefix + "gamma"] = out[prefix + "share"] = math.nan
