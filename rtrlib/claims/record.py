@@ -95,8 +95,8 @@ def record_check(check_id: str, verified: bool, *, detail: str = "",
         raise ParameterError("verified", verified, "a bool computed by the chapter")
     entry = {**_entry_base(spec), "detail": detail, "n_seeds": 0, "values": [],
              "seeds": [], "verdict": "verified" if verified else "failed",
-             "reason": "SymPy simplified the difference to zero" if verified else
-             "SymPy did not reduce the difference to zero"}
+             "reason": "the chapter's symbolic (and, where stated, numerical) check passed"
+             if verified else "the chapter's symbolic or numerical check failed"}
     if display:
         _show(entry)
     return verified
