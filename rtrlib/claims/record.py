@@ -53,7 +53,9 @@ def _spec(claim_id: str, kind: str) -> ClaimSpec:
 def _entry_base(spec: ClaimSpec) -> dict[str, Any]:
     return {"id": spec.id, "chapter": spec.chapter, "source": spec.source, "kind": spec.kind,
             "paper_ref": spec.paper_ref, "statement": spec.statement,
-            "criterion": spec.criterion_text, "control": spec.control,
+            "criterion": spec.criterion_text, "control": spec.control, "metric": spec.metric,
+            "threshold": (f"{spec.criterion.op} {spec.criterion.threshold:g}"
+                          if spec.criterion else ""),
             "registered_seeds": list(spec.seeds),
             "profile": os.environ.get("RTRLIB_BOOK_PROFILE", "interactive"),
             "device": os.environ.get("RTRLIB_BOOK_DEVICE", "unknown")}
