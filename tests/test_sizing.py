@@ -253,3 +253,20 @@ def test_chapter_solutions_run_as_self_contained_scripts() -> None:
                               capture_output=True, text=True, timeout=120,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_front_matter_gpu_flop_is_the_gpu_profiles_training_flops() -> None:
+    import yaml
+
+    from rtrlib.sizing.validation import TrainingConfig, training_flops
+
+    text = (ROOT / "chapters" / "08_sizing.md").read_text()
+    front = yaml.safe_load(text.split("---\n")[1])
+    gpu = yaml.safe_load((ROOT / "chapters" / "profiles.yaml").read_text())["gpu"]
+    p = gpu["chapters"]["08_sizing"]
+    lin = ValidationConfig(n_mixtures=p["n_mixtures"], training=TrainingConfig(
+        steps=p["steps"]))
+    relu = lin.replace(n_mixtures=p["relu_mixtures"], width_scales=(1, 2),
+                       training=lin.training.replace(activation="relu"))
+    want = training_flops(lin) + training_flops(relu)
+    assert front["teaching"]["gpu_flop"] == pytest.approx(want, rel=0.05)

@@ -36,7 +36,7 @@ from rtrlib.store import KeyedConfig
 
 __all__ = ["FamilyConfig", "TrainingConfig", "ValidationConfig", "agreement_by_seed",
            "bootstrap_agreement", "draw_mixtures", "frequency_only_width", "predictions",
-           "run_validation", "train_target_losses"]
+           "run_validation", "train_target_losses", "training_flops"]
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,12 @@ class ValidationConfig(KeyedConfig):
     draw_seed: int = 0
     seeds: tuple[int, ...] = (0, 1, 2)
     offsets: tuple[int, ...] = (-2, -1, 0, 1, 2)
+    width_scales: tuple[int, ...] = (1,)
     learned_share: float = 0.5
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        for name in ("seeds", "offsets"):
+        for name in ("seeds", "offsets", "width_scales"):
             if isinstance(getattr(self, name), list):
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         require_int("n_mixtures", self.n_mixtures, 1, 10_000)
@@ -118,6 +119,7 @@ class ValidationConfig(KeyedConfig):
                 min(self.offsets) < 0 <= max(self.offsets)):
             raise ParameterError("offsets", self.offsets, "distinct offsets from N_c, at least "
                                  "one below 0 and one at or above 0")
+        require_ints("width_scales", self.width_scales, 1, 64)
         require_float("learned_share", self.learned_share, 0.0, 1.0, lo_open=True, hi_open=True)
         require_device("device", self.device)
 
@@ -138,15 +140,15 @@ def frequency_only_width(mixture: SizingMixture, task: int) -> int:
                    if k != task and pi[k] >= pi[task])
 
 
-def predictions(mixtures: list[tuple[SizingMixture, int]], offsets: tuple[int, ...]
-                ) -> pd.DataFrame:
-    """One row per (mixture, width): the widths ``N_c + offsets`` (at least 1) with the rule's
-    and the control's prediction of whether the target is learned."""
+def predictions(mixtures: list[tuple[SizingMixture, int]], offsets: tuple[int, ...],
+                scales: tuple[int, ...] = (1,)) -> pd.DataFrame:
+    """One row per (mixture, width): the widths ``s N_c + offsets`` for each scale s (at least
+    1) with the rule's and the control's prediction of whether the target is learned."""
     rows = []
     for i, (mix, target) in enumerate(mixtures):
         nc, nf = critical_width(mix, target), frequency_only_width(mix, target)
         spec = mix.spectra[target]
-        for width in sorted({max(1, nc + o) for o in offsets}):
+        for width in sorted({max(1, s * nc + o) for s in scales for o in offsets}):
             rows.append({"mixture": i, "target": target, "n_tasks": mix.n_tasks,
                          "n_features": mix.n_features, "pi_target": mix.frequencies[target],
                          "lam_top": max(spec), "variance": sum(spec), "width": width,
@@ -181,7 +183,7 @@ def run_validation(config: ValidationConfig) -> pd.DataFrame:
     """Predictions and trained outcomes: one row per (mixture, width, seed, logged step), with
     ``learned`` (the trained outcome), ``agree`` (rule) and ``control_agree``."""
     mixtures = draw_mixtures(config.family, config.n_mixtures, config.draw_seed)
-    pred = predictions(mixtures, config.offsets)
+    pred = predictions(mixtures, config.offsets, config.width_scales)
     parts = []
     for i, (mix, target) in enumerate(mixtures):
         widths = tuple(pred.loc[pred["mixture"] == i, "width"])
@@ -193,6 +195,17 @@ def run_validation(config: ValidationConfig) -> pd.DataFrame:
     out["agree"] = out["learned"] == out["predicted"]
     out["control_agree"] = out["learned"] == out["control"]
     return out.sort_values(["mixture", "width", "seed", "step"]).reset_index(drop=True)
+
+
+def training_flops(config: ValidationConfig) -> float:
+    """Training FLOPs of :func:`run_validation`: ``6 B N (D + F)`` per model and step (forward
+    and backward through encoder and readouts, D = F input dimensions), summed over mixtures,
+    widths and seeds."""
+    mixtures = draw_mixtures(config.family, config.n_mixtures, config.draw_seed)
+    pred = predictions(mixtures, config.offsets, config.width_scales)
+    t = config.training
+    per_step = 6.0 * t.batch_size * pred["width"] * 2 * pred["n_features"]
+    return float(per_step.sum() * t.steps * len(config.seeds))
 
 
 def agreement_by_seed(table: pd.DataFrame, step: int | None = None) -> pd.DataFrame:
