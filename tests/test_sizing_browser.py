@@ -5,7 +5,8 @@
    relative 1e-12; in practice bit for bit), the same ``normalised`` flag.
 2. The page controls: filling the inputs gives the Python numbers, a refused input shows its
    message in the live region and marks the field.
-3. End to end in the built chapter page (smoke profile; slow).
+3. End to end in the built chapter page of the smoke book (the session fixture ``smoke_book``;
+   slow). ``RTRLIB_CH08_BUILD=DIR`` reuses a build directory that already holds ``html/``.
 
 Without Chromium the tests skip, unless ``RTRLIB_REQUIRE_BROWSER=1``.
 """
@@ -194,19 +195,9 @@ def test_page_controls(page, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_calculator_in_the_built_chapter(browser, tmp_path_factory) -> None:
-    from rtrlib.book import build
-
-    build_dir = tmp_path_factory.mktemp("ch08_build")
-    old = os.environ.get("RTRLIB_CACHE")
-    os.environ["RTRLIB_CACHE"] = str(build_dir / "cache")
-    try:
-        assert build("smoke", chapters=["08_sizing"], build_dir=build_dir) == 0
-    finally:
-        if old is None:
-            os.environ.pop("RTRLIB_CACHE", None)
-        else:
-            os.environ["RTRLIB_CACHE"] = old
+def test_calculator_in_the_built_chapter(browser, request) -> None:
+    prebuilt = os.environ.get("RTRLIB_CH08_BUILD")   # reuse a build dir that has html/
+    build_dir = Path(prebuilt) if prebuilt else request.getfixturevalue("smoke_book")
     root = build_dir / "html"
     handler = functools.partial(_Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
