@@ -270,3 +270,17 @@ def test_front_matter_gpu_flop_is_the_gpu_profiles_training_flops() -> None:
                        training=lin.training.replace(activation="relu"))
     want = training_flops(lin) + training_flops(relu)
     assert front["teaching"]["gpu_flop"] == pytest.approx(want, rel=0.05)
+
+
+def test_validation_command_runs_a_tiny_test(tmp_path: Path, monkeypatch, capsys) -> None:
+    from rtrlib.sizing.validation import main as validation_main
+
+    monkeypatch.setenv("RTRLIB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "v.csv"
+    assert validation_main(["--n-mixtures", "1", "--seeds", "0", "--training.steps", "5",
+                            "--training.batch-size", "16", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert {"learned", "agree", "control_agree", "n_c", "n_c_freq"} <= set(table.columns)
+    assert table["step"].max() == 5 and "agree" in capsys.readouterr().out
+    assert validation_main(["--learned-share", "2"]) == 2
+    assert "'learned_share'" in capsys.readouterr().err
