@@ -135,6 +135,19 @@ def test_entry_commits_name_the_commit_that_last_changed_each_entry(tmp_path: Pa
     assert entry_commits(tmp_path) == {"demo-claim": second, "demo-check": first}
     reg.write_text(CLAIM)
     assert entry_commits(tmp_path)["demo-claim"] == "uncommitted"
+    # an entry registered on a branch keeps its branch commit after a merge
+    git("checkout", "-q", "--", "chapters/claims.yaml")
+    git("checkout", "-qb", "side")
+    extra = CLAIM.split("- id: demo-check")[1].replace("demo", "side", 1)
+    reg.write_text("- id: side" + extra + reg.read_text())
+    git("commit", "-qam", "register side-check on a branch")
+    side = git("rev-parse", "--short", "HEAD")
+    git("checkout", "-q", "-")
+    reg.write_text(reg.read_text().replace("statement: the frontier has exponent alpha",
+                                           "statement: the frontier's exponent is alpha"))
+    git("commit", "-qam", "reword demo-check")
+    git("merge", "-q", "--no-edit", "side")
+    assert entry_commits(tmp_path)["side-check"] == side
 
 
 def test_ledger_page_counts_paper_book_and_checks_apart() -> None:
