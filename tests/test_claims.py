@@ -138,8 +138,8 @@ def test_entry_commits_name_the_commit_that_last_changed_each_entry(tmp_path: Pa
     # an entry registered on a branch keeps its branch commit after a merge
     git("checkout", "-q", "--", "chapters/claims.yaml")
     git("checkout", "-qb", "side")
-    extra = CLAIM.split("- id: demo-check")[1].replace("demo", "side", 1)
-    reg.write_text("- id: side" + extra + reg.read_text())
+    extra = CLAIM.split("- id: demo-check")[1]
+    reg.write_text("- id: side-check" + extra + reg.read_text())
     git("commit", "-qam", "register side-check on a branch")
     side = git("rev-parse", "--short", "HEAD")
     git("checkout", "-q", "-")
