@@ -9,7 +9,8 @@ CUDA) and trains data-parallel::
         --injection.frequency 0.01 --data.tokenizer.corpus.source stdlib
 
 ``ladder`` runs a :class:`~rtrlib.lm.ladder.LadderConfig` sweep (``--base.*`` sets the runs'
-other fields) and writes its table as CSV; ``sizes`` prints the model ladder.
+other fields) and writes its table as CSV; ``sizes`` prints the model ladder. Thread settings
+(``--threads``, :func:`rtrlib.runtime.configure_threads`) are made before torch is loaded.
 """
 
 from __future__ import annotations
@@ -18,14 +19,8 @@ import argparse
 import os
 import sys
 
-from rtrlib.cli import add_config_options, config_from_args
-from rtrlib.lm.config import OLMoRunConfig
-from rtrlib.lm.ladder import LadderConfig, run_injection_ladder
-from rtrlib.lm.models import LADDER, ladder_table
-from rtrlib.lm.summaries import final_metrics
 from rtrlib.params import ParameterError
 from rtrlib.runtime import configure_threads
-from rtrlib.store import Store
 
 #: the ladder's axes: set per cell, so not options of its base run
 _LADDER_AXES = ("progress", "size", "steps", "injection", "kind")
@@ -39,11 +34,19 @@ def _init_distributed(device: str) -> None:
             dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
 
 
+def _threads_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: "
+                        "$RTRLIB_THREADS, $OMP_NUM_THREADS or the number of cores)")
+
+
 def _parser() -> argparse.ArgumentParser:
+    from rtrlib.cli import add_config_options
+    from rtrlib.lm.config import OLMoRunConfig
+    from rtrlib.lm.ladder import LadderConfig
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--cache", help="cache directory (default $RTRLIB_CACHE)")
-    common.add_argument("--threads", type=int, help="torch CPU threads (default: "
-                        "$RTRLIB_THREADS, $OMP_NUM_THREADS or the number of cores)")
+    _threads_option(common)
     common.add_argument("--no-progress", action="store_true", help="no progress bars")
     p = argparse.ArgumentParser(prog="python -m rtrlib.lm", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    threads = argparse.ArgumentParser(add_help=False)
+    _threads_option(threads)
+    try:  # before torch is imported, so that its OpenMP pool sees the settings
+        configure_threads(threads.parse_known_args(argv)[0].threads)
+    except ParameterError as exc:
+        print(f"python -m rtrlib.lm: {exc}", file=sys.stderr)
+        return 2
+    from rtrlib.cli import config_from_args
+    from rtrlib.lm.config import OLMoRunConfig
+    from rtrlib.lm.ladder import LadderConfig, run_injection_ladder
+    from rtrlib.lm.models import LADDER, ladder_table
+    from rtrlib.lm.summaries import final_metrics
+    from rtrlib.store import Store
+
     p = _parser()
     args = p.parse_args(argv)
     if args.cmd == "sizes":
@@ -69,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         cfg = config_from_args(args, OLMoRunConfig if args.cmd == "train" else LadderConfig)
-        configure_threads(args.threads)
     except ParameterError as exc:
         print(f"{p.prog} {args.cmd}: {exc}", file=sys.stderr)
         return 2
@@ -82,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     return _train(cfg, args, store)
 
 
-def _train(cfg: OLMoRunConfig, args: argparse.Namespace, store: Store | None) -> int:
+def _train(cfg, args: argparse.Namespace, store) -> int:
     import torch.distributed as dist
 
     from rtrlib.lm.train import train_run
