@@ -12,7 +12,9 @@
 plus the run's own fields: model ``size`` (a rung of :data:`~rtrlib.lm.models.LADDER`),
 ``steps``, ``seed`` (initial weights and batch order), ``checkpoint_every`` and ``device``.
 Change a part with ``cfg.replace(optim=cfg.optim.replace(lr=1e-3))``. The defaults are chapter
-6's calibrated CPU miniature (:data:`rtrlib.lm.presets.CPU_MINIATURE`).
+6's calibrated CPU miniature (:data:`rtrlib.lm.presets.CPU_MINIATURE`); its injection frequency
+(1e-3 per token, i.i.d.) is a placeholder that :class:`~rtrlib.lm.ladder.LadderConfig` replaces
+in every cell.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ class OLMoRunConfig(KeyedConfig):
         "choices": tuple(LADDER), "help": "rung of the model ladder"})
     task: TaskConfig = TaskConfig()
     data: TextDataConfig = TextDataConfig()
-    injection: InjectionSchedule = InjectionSchedule(frequency=0.03)
+    injection: InjectionSchedule = InjectionSchedule()  # what a ladder sweeps
     optim: AdamWConfig = AdamWConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     steps: int = 390  # 100k tokens of 8 x 32

@@ -2,7 +2,8 @@
 
 - :data:`CPU_MINIATURE`: chapter 6's calibrated CPU miniature (``benchmarks/ch06_calibration.py``
   records how it was chosen): Python-docs text (stdlib docstrings without ``python3-doc``), a
-  1024-token BPE, |S| = 16, batches of 8 sequences of 32 tokens, AdamW at 6e-3, 100k tokens.
+  1024-token BPE, |S| = 16, batches of 8 sequences of 32 tokens, AdamW at 6e-3, 100k tokens
+  (the frequencies it was calibrated for are :class:`~rtrlib.lm.ladder.LadderConfig`'s).
 - :data:`SMOKE_MINIATURE`: the same run shrunk to seconds (200k characters of stdlib
   docstrings, a 512-token BPE, |S| = 8, 20 updates): the smoke profile's scale, for tests and
   exercises.
