@@ -5,8 +5,13 @@ import dataclasses
 import pytest
 
 from rtrlib.lm.__main__ import main
-from rtrlib.lm.config import AdamWConfig, EvaluationConfig, OLMoRunConfig, TaskConfig, \
-    TextDataConfig
+from rtrlib.lm.config import (
+    AdamWConfig,
+    EvaluationConfig,
+    OLMoRunConfig,
+    TaskConfig,
+    TextDataConfig,
+)
 from rtrlib.lm.injection import InjectionSchedule
 from rtrlib.lm.ladder import LadderConfig, estimate_gpu_hours
 from rtrlib.lm.models import build_model
