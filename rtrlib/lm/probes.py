@@ -1,14 +1,18 @@
-"""Probes of what the model's first block represents about the tokens of S.
+"""Probes of what the model's blocks represent about the tokens of S.
 
-This book's simplification of the paper's DAS-based analysis: the residual stream after a block
-for each token of S presented alone (:func:`token_representations`), read by
+This book's simplification of the paper's DAS-based analysis: the residual stream after each
+block for each token of S presented alone (:func:`layer_representations`), read by
 
 - :func:`order_probe_r2` (T_CMP): leave-one-out R^2 of a linear regression of the hidden order
   on the top principal components;
-- :func:`fourier_modes` (T_ADD): the number of Fourier frequencies over the residues that carry
-  more than their share of the representations' variance (:func:`fourier_spectrum`).
+- :func:`fourier_power` (T_ADD): the share of the representations' variance over the residues
+  that sits in the Fourier modes standing out of a residue-blind spectrum
+  (:func:`fourier_spectrum`; :func:`fourier_modes` counts those modes).
 
-:func:`probe_score` is the one number a run records at each evaluation.
+:func:`probe_scores` is what a run records at each evaluation: the score of every block, the
+best block and its score (the paper reads each feature at the layer where it is strongest),
+and the same best-block score for a shuffled order or shuffled residues (the control: a probe
+that finds structure there is fitting noise).
 """
 
 from __future__ import annotations
@@ -18,23 +22,31 @@ import torch
 
 from rtrlib.lm.tasks import Task
 
-__all__ = ["token_representations", "order_probe_r2", "fourier_spectrum", "fourier_modes",
-           "probe_score"]
+__all__ = ["layer_representations", "token_representations", "order_probe_r2",
+           "fourier_spectrum", "fourier_modes", "fourier_power", "task_probe", "probe_scores"]
 
 
 @torch.no_grad()
-def token_representations(model: torch.nn.Module, tokens: np.ndarray, layer: int = 0,
+def layer_representations(model: torch.nn.Module, tokens: np.ndarray,
                           device="cpu") -> np.ndarray:
-    """Residual stream after block ``layer`` for each token of ``tokens`` presented alone at
-    the start of a sequence (the position TOK1 takes), shape (|S|, d_model)."""
-    captured: list[torch.Tensor] = []
-    block = model.blocks[str(layer)]
-    handle = block.register_forward_hook(lambda m, i, o: captured.append(o.detach()))
+    """Residual stream after every block for each token of ``tokens`` presented alone at the
+    start of a sequence (the position TOK1 takes), shape (n_layers, |S|, d_model)."""
+    captured: dict[int, torch.Tensor] = {}
+    handles = [block.register_forward_hook(
+        lambda m, i, o, k=int(name): captured.__setitem__(k, o.detach()))
+        for name, block in model.blocks.items()]
     try:
         model(torch.as_tensor(np.asarray(tokens)[:, None], dtype=torch.long, device=device))
     finally:
-        handle.remove()
-    return captured[0][:, 0, :].float().cpu().numpy()
+        for h in handles:
+            h.remove()
+    return np.stack([captured[k][:, 0, :].float().cpu().numpy() for k in sorted(captured)])
+
+
+def token_representations(model: torch.nn.Module, tokens: np.ndarray, layer: int = 0,
+                          device="cpu") -> np.ndarray:
+    """The representations of one block, shape (|S|, d_model)."""
+    return layer_representations(model, tokens, device)[layer]
 
 
 def order_probe_r2(reps: np.ndarray, rank: np.ndarray, n_pcs: int) -> float:
@@ -67,10 +79,33 @@ def fourier_modes(reps: np.ndarray, residue: np.ndarray, factor: float = 2.0) ->
     return int((share > factor / len(share)).sum())
 
 
-def probe_score(model: torch.nn.Module, task: Task, n_pcs: int, device="cpu") -> float:
-    """The probe of the first block for ``task``: order-probe R^2 on ``n_pcs`` components
-    (T_CMP) or the number of Fourier modes (T_ADD)."""
-    reps = token_representations(model, task.tokens, 0, device)
-    if task.kind == "cmp":
-        return order_probe_r2(reps, task.rank, n_pcs)
-    return float(fourier_modes(reps, task.rank))
+def fourier_power(reps: np.ndarray, residue: np.ndarray, factor: float = 2.0) -> float:
+    """Share of the variance in the modes :func:`fourier_modes` counts (0 for a residue-blind
+    representation, towards 1 for one built of a few Fourier features)."""
+    share = fourier_spectrum(reps, residue)
+    return float(share[share > factor / len(share)].sum())
+
+
+def task_probe(reps: np.ndarray, kind: str, rank: np.ndarray, n_pcs: int) -> float:
+    """The probe of one block's representations for a task of ``kind`` with hidden ``rank``."""
+    if kind == "cmp":
+        return order_probe_r2(reps, rank, n_pcs)
+    return fourier_power(reps, rank)
+
+
+def probe_scores(model: torch.nn.Module, task: Task, n_pcs: int, device="cpu",
+                 control_seed: int = 0) -> dict[str, float]:
+    """Every block's probe score (``probe_l0``, ``probe_l1``, ...), the best (``probe``) and
+    where (``probe_layer``), and the control: the best block's score for the hidden order
+    (or residues) shuffled with ``control_seed`` (``probe_ctrl``). T_ADD runs also record the
+    number of Fourier modes at the best block (``fourier_modes``)."""
+    reps = layer_representations(model, task.tokens, device)
+    shuffled = np.random.default_rng([control_seed, 4]).permutation(task.rank)
+    scores = [task_probe(r, task.kind, task.rank, n_pcs) for r in reps]
+    best = int(np.argmax(scores))
+    out = {f"probe_l{i}": s for i, s in enumerate(scores)}
+    out.update(probe=scores[best], probe_layer=float(best),
+               probe_ctrl=max(task_probe(r, task.kind, shuffled, n_pcs) for r in reps))
+    if task.kind == "add":
+        out["fourier_modes"] = float(fourier_modes(reps[best], task.rank))
+    return out
