@@ -14,6 +14,7 @@ from rtrlib.lm.probes import (
     layer_representations,
     order_probe_r2,
     probe_scores,
+    sum_representations,
     token_representations,
 )
 from rtrlib.lm.tasks import make_task
@@ -38,11 +39,11 @@ def test_fourier_modes_count_planted_frequencies():
     share = fourier_spectrum(reps, residue)
     assert np.isclose(share.sum(), 1.0)
     assert fourier_modes(reps, residue) == 2 and share[2] > 0.4 and share[4] > 0.4
-    assert fourier_power(reps, residue) > 0.99
+    assert fourier_power(reps, residue) > 0.4
     noise = rng.normal(size=(n, 512))
-    assert fourier_modes(noise, residue) == 0 and fourier_power(noise, residue) == 0.0
+    assert fourier_modes(noise, residue) == 0 and fourier_power(noise, residue) < 0.2
     # the same planted features read against shuffled residues: no structure
-    assert fourier_power(reps, rng.permutation(residue)) < 0.5
+    assert fourier_power(reps, rng.permutation(residue)) < 0.3
 
 
 def test_evaluation_and_representations_shapes():
@@ -61,10 +62,12 @@ def test_evaluation_and_representations_shapes():
         scores["probe"]
     assert scores["probe_ctrl"] <= 1
     add = make_task("add", np.arange(40, 52), 0)
+    sums = sum_representations(model, add)
+    assert sums.shape == (2, 12, 32)
     add_scores = probe_scores(model, add, 4)
     best = int(add_scores["probe_layer"])
-    assert add_scores["probe"] == fourier_power(layers[best], add.rank)
-    assert add_scores["fourier_modes"] == fourier_modes(layers[best], add.rank)
+    assert add_scores["probe"] == fourier_power(sums[best], np.arange(12))
+    assert add_scores["fourier_modes"] == fourier_modes(sums[best], np.arange(12))
 
 
 def test_gradient_split_sums_to_the_ordinary_gradient():

@@ -1,13 +1,15 @@
-"""Probes of what the model's blocks represent about the tokens of S.
+"""Probes of what the model's blocks represent about the task.
 
-This book's simplification of the paper's DAS-based analysis: the residual stream after each
-block for each token of S presented alone (:func:`layer_representations`), read by
+This book's simplification of the paper's DAS-based analysis, read from the residual stream
+after each block:
 
-- :func:`order_probe_r2` (T_CMP): leave-one-out R^2 of a linear regression of the hidden order
-  on the top principal components;
-- :func:`fourier_power` (T_ADD): the share of the representations' variance over the residues
-  that sits in the Fourier modes standing out of a residue-blind spectrum
-  (:func:`fourier_spectrum`; :func:`fourier_modes` counts those modes).
+- T_CMP, :func:`order_probe_r2`: each token of S presented alone (:func:`layer_representations`,
+  the position TOK1 takes); leave-one-out R^2 of a linear regression of the hidden order on the
+  top principal components (the paper's 1-D global-order direction);
+- T_ADD, :func:`fourier_power`: the position that predicts LABEL (after TOK1 TOK2) for every
+  pair, averaged over the pairs with the same sum (:func:`sum_representations`), then
+  Fourier-transformed over the residues of the sum: the share of the variance in the strongest
+  mode (1/(|S|//2) when no mode stands out; :func:`fourier_modes` counts the modes that do).
 
 :func:`probe_scores` is what a run records at each evaluation: the score of every block, the
 best block and its score (the paper reads each feature at the layer where it is strongest),
@@ -22,8 +24,9 @@ import torch
 
 from rtrlib.lm.tasks import Task
 
-__all__ = ["layer_representations", "token_representations", "order_probe_r2",
-           "fourier_spectrum", "fourier_modes", "fourier_power", "task_probe", "probe_scores"]
+__all__ = ["layer_representations", "token_representations", "sum_representations",
+           "order_probe_r2", "fourier_spectrum", "fourier_modes", "fourier_power",
+           "task_probe", "probe_scores"]
 
 
 @torch.no_grad()
@@ -41,6 +44,29 @@ def layer_representations(model: torch.nn.Module, tokens: np.ndarray,
         for h in handles:
             h.remove()
     return np.stack([captured[k][:, 0, :].float().cpu().numpy() for k in sorted(captured)])
+
+
+@torch.no_grad()
+def sum_representations(model: torch.nn.Module, task: Task, device="cpu") -> np.ndarray:
+    """For T_ADD: the residual stream after every block at the position that predicts LABEL,
+    for all |S|^2 pairs, averaged over the pairs whose sum has residue 0, 1, ..., |S|-1;
+    shape (n_layers, |S|, d_model)."""
+    pairs = task.all
+    captured: dict[int, torch.Tensor] = {}
+    handles = [block.register_forward_hook(
+        lambda m, i, o, k=int(name): captured.__setitem__(k, o[:, 1, :].detach()))
+        for name, block in model.blocks.items()]
+    try:
+        model(torch.as_tensor(pairs[:, :2], dtype=torch.long, device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    residue = task.rank_of(pairs[:, 2])
+    out = []
+    for k in sorted(captured):
+        reps = captured[k].float().cpu().numpy()
+        out.append(np.stack([reps[residue == r].mean(0) for r in range(task.size)]))
+    return np.stack(out)
 
 
 def token_representations(model: torch.nn.Module, tokens: np.ndarray, layer: int = 0,
@@ -79,15 +105,16 @@ def fourier_modes(reps: np.ndarray, residue: np.ndarray, factor: float = 2.0) ->
     return int((share > factor / len(share)).sum())
 
 
-def fourier_power(reps: np.ndarray, residue: np.ndarray, factor: float = 2.0) -> float:
-    """Share of the variance in the modes :func:`fourier_modes` counts (0 for a residue-blind
-    representation, towards 1 for one built of a few Fourier features)."""
-    share = fourier_spectrum(reps, residue)
-    return float(share[share > factor / len(share)].sum())
+def fourier_power(reps: np.ndarray, residue: np.ndarray) -> float:
+    """Share of the variance in the strongest Fourier mode over the residues (about
+    1/(|S|//2) when no mode stands out, towards 1 for a single Fourier feature)."""
+    return float(fourier_spectrum(reps, residue).max())
 
 
 def task_probe(reps: np.ndarray, kind: str, rank: np.ndarray, n_pcs: int) -> float:
-    """The probe of one block's representations for a task of ``kind`` with hidden ``rank``."""
+    """The probe of one block's representations: the order probe of the tokens' ``reps``
+    against their hidden order ``rank`` (T_CMP), or the Fourier power of the sums' ``reps``
+    against residues ``rank`` (T_ADD)."""
     if kind == "cmp":
         return order_probe_r2(reps, rank, n_pcs)
     return fourier_power(reps, rank)
@@ -97,15 +124,18 @@ def probe_scores(model: torch.nn.Module, task: Task, n_pcs: int, device="cpu",
                  control_seed: int = 0) -> dict[str, float]:
     """Every block's probe score (``probe_l0``, ``probe_l1``, ...), the best (``probe``) and
     where (``probe_layer``), and the control: the best block's score for the hidden order
-    (or residues) shuffled with ``control_seed`` (``probe_ctrl``). T_ADD runs also record the
-    number of Fourier modes at the best block (``fourier_modes``)."""
-    reps = layer_representations(model, task.tokens, device)
-    shuffled = np.random.default_rng([control_seed, 4]).permutation(task.rank)
-    scores = [task_probe(r, task.kind, task.rank, n_pcs) for r in reps]
+    (or the residues) shuffled with ``control_seed`` (``probe_ctrl``). T_ADD runs also
+    record the number of Fourier modes at the best block (``fourier_modes``)."""
+    if task.kind == "cmp":
+        reps, rank = layer_representations(model, task.tokens, device), task.rank
+    else:
+        reps, rank = sum_representations(model, task, device), np.arange(task.size)
+    shuffled = np.random.default_rng([control_seed, 4]).permutation(rank)
+    scores = [task_probe(r, task.kind, rank, n_pcs) for r in reps]
     best = int(np.argmax(scores))
     out = {f"probe_l{i}": s for i, s in enumerate(scores)}
     out.update(probe=scores[best], probe_layer=float(best),
                probe_ctrl=max(task_probe(r, task.kind, shuffled, n_pcs) for r in reps))
     if task.kind == "add":
-        out["fourier_modes"] = float(fourier_modes(reps[best], task.rank))
+        out["fourier_modes"] = float(fourier_modes(reps[best], rank))
     return out

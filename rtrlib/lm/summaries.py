@@ -22,15 +22,17 @@ __all__ = ["final_metrics", "by_rung", "LearningFrontier", "learning_frontier",
            "frequency_ordered_sizes", "burst_cycle", "gradient_cosines", "run_timings"]
 
 RUN_KEYS = ["kind", "size", "params", "block_params", "frequency", "gap", "per_batch", "seed"]
-METRICS = ["test_acc", "test_acc2", "test_loss", "train_loss", "train_acc", "probe", "lm_loss"]
+METRICS = ["test_acc", "test_acc2", "test_loss", "train_loss", "train_acc", "probe", "lm_loss",
+           "ctrl_test_acc", "ctrl_test_acc2", "ctrl_test_loss", "probe_ctrl", "fourier_modes"]
 
 
 def final_metrics(df: pd.DataFrame, last: int = 3) -> pd.DataFrame:
     """Per run: metrics averaged over the last ``last`` evaluations (accuracy swings between
     evaluations at this scale), plus the number of injected instances."""
     ev = df[df.record == "eval"]
+    cols = [m for m in METRICS if m in ev]
     out = (ev.sort_values("step").groupby(RUN_KEYS, sort=False)
-           .apply(lambda g: g[METRICS].tail(last).mean(), include_groups=False).reset_index())
+           .apply(lambda g: g[cols].tail(last).mean(), include_groups=False).reset_index())
     inst = ev.groupby(RUN_KEYS, sort=False)["instances"].max().reset_index()
     return out.merge(inst, on=RUN_KEYS)
 
