@@ -192,7 +192,7 @@ def main() -> None:
         old = old.assign(part="history", kind="cmp", seeds="0", commit="before issue 12")
     old_ev = (pd.read_csv(evals_csv) if evals_csv.exists()
               else pd.DataFrame(columns=["part", "change"]))
-    done = set(zip(old.part, old.change)) if not args.rerun else set()
+    done = set(zip(old.part, old.change, strict=True)) if not args.rerun else set()
     rows = old[~old.part.isin(parts) | (not args.rerun)].to_dict("records")
     evals = [old_ev[~old_ev.part.isin(parts) | (not args.rerun)]]
     for part in parts:
