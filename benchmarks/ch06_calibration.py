@@ -3,9 +3,10 @@
 Each part starts from a base sweep and changes one thing per step; every step trains its cells
 (through :func:`rtrlib.lm.ladder.run_injection_ladder`, so they are cached like the chapter's
 own runs) and writes one row per cell to ``benchmarks/results/ch06_calibration.csv``
-(accuracy as the mean, minimum and maximum over the step's seeds), and every evaluation of
-every run to ``ch06_calibration_evals.csv.gz``. The chapter shows the CSV as a recorded
-calibration: the book does not re-run it.
+(accuracy as the mean, minimum and maximum over the step's seeds), and every evaluation (and
+analysed gradient step, ``record == "grad"``) of every run to
+``ch06_calibration_evals.csv.gz``. The chapter shows the CSV as a recorded calibration: the
+book does not re-run it.
 
 - ``history``: the chapter's first design (vocabulary 2048, 64-token sequences, 16 per batch,
   learning rate 3e-3, 250k tokens) to the T_CMP setting it has used since, on seed 0 (run
@@ -170,8 +171,7 @@ def step_rows(part: str, what: str, cfg: LadderConfig) -> tuple[list[dict], pd.D
                                        if k[:3] == (size, freq, gap)), 1),
             "step_wall_seconds": round(wall, 1), "step_process_seconds": round(cpu, 1),
             "commit": _commit()})
-    ev = ev.assign(part=part, change=what)
-    return rows, ev
+    return rows, df.assign(part=part, change=what)  # evaluations and analysed gradient steps
 
 
 def main() -> None:

@@ -77,11 +77,12 @@ def text_colour(rgba: Sequence[float]) -> str:
 
 
 def annotated_heatmap(ax, values, rows: Sequence[str], cols: Sequence[str], *, cmap: str,
-                      vmin: float, vmax: float, fmt: str = "{:.2f}", label: str = "",
-                      colorbar: bool = True, fontsize: float = 8):
+                      vmin: float, vmax: float, fmt: str = "{:.2f}", labels=None,
+                      label: str = "", colorbar: bool = True, fontsize: float = 8):
     """A heatmap of ``values`` (rows x cols) on a fixed colour range [vmin, vmax], every cell
-    labelled in the text colour that contrasts with it, and a colour bar labelled ``label``.
-    NaN cells are left blank and marked "n/a". Returns the image."""
+    labelled (``fmt`` of its value, or ``labels[i][j]``) in the text colour that contrasts
+    with it, and a colour bar labelled ``label``. NaN cells are marked "n/a". Returns the
+    image."""
     import numpy as np
 
     values = np.asarray(values, dtype=float)
@@ -94,7 +95,8 @@ def annotated_heatmap(ax, values, rows: Sequence[str], cols: Sequence[str], *, c
             if np.isnan(v):
                 ax.text(j, i, "n/a", ha="center", va="center", fontsize=fontsize, color="0.3")
                 continue
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize,
+            text = fmt.format(v) if labels is None else labels[i][j]
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
                     color=text_colour(im.cmap(im.norm(v))))
     ax.grid(False)
     if colorbar:
