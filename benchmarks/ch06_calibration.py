@@ -116,6 +116,8 @@ PARTS: dict[str, tuple[LadderConfig, list[tuple[str, dict[str, Any]]]]] = {
     ]),
     "gap": (GAP_BASE, [
         ("gaps 1, 4, 16 at 2 instances per batch of 32 x 16, 250 steps", {}),
+        ("200 steps (the chapter's time budget; the gradient rows recorded too)",
+         {"tokens": 200 * 512}),
     ]),
 }
 

@@ -53,17 +53,19 @@ def test_evaluation_and_representations_shapes():
     assert 0 <= ev["test_acc"] <= 1 and ev["test_loss"] > 0 and 0 <= ev["train_acc2"] <= 1
     reps = token_representations(model, task.tokens)
     layers = layer_representations(model, task.tokens)
-    assert reps.shape == (12, 32) and layers.shape == (2, 12, 32)
-    assert np.array_equal(layers[0], reps)
+    assert reps.shape == (12, 32) and layers.shape == (3, 12, 32)  # embeddings, 2 blocks
+    assert np.array_equal(layers[1], reps)
+    emb = model.embeddings.weight[torch.as_tensor(task.tokens)].detach().numpy()
+    assert np.allclose(layers[0], emb)
     scores = probe_scores(model, task, 4)
     per_layer = [order_probe_r2(r, task.rank, 4) for r in layers]
-    assert [scores["probe_l0"], scores["probe_l1"]] == per_layer
+    assert [scores[f"probe_l{i}"] for i in range(3)] == per_layer
     assert scores["probe"] == max(per_layer) and per_layer[int(scores["probe_layer"])] == \
         scores["probe"]
     assert scores["probe_ctrl"] <= 1
     add = make_task("add", np.arange(40, 52), 0)
     sums = sum_representations(model, add)
-    assert sums.shape == (2, 12, 32)
+    assert sums.shape == (3, 12, 32)
     add_scores = probe_scores(model, add, 4)
     best = int(add_scores["probe_layer"])
     assert add_scores["probe"] == fourier_power(sums[best], np.arange(12))

@@ -123,34 +123,42 @@ def saturation_steps(ev: pd.DataFrame, train_threshold: float = 0.9,
 
 
 def frequency_order(ev: pd.DataFrame, threshold: float = LEARN_THRESHOLD,
-                    metric: str = "test_acc", shuffle: bool = False) -> pd.Series:
+                    metric: str = "test_acc", shuffle: bool = False,
+                    permutations: int = 200) -> pd.Series:
     """Per seed: minus the mean over rungs of Spearman's correlation between the frequency of
     a run and the step at which it learns (never = last). 1 = learned strictly in frequency
     order (most frequent first). Rungs that learn at no frequency are left out (NaN when no
-    rung learns). ``shuffle`` (the control) first permutes each rung's frequency labels with
-    the seed: a schedule that frequency does not order."""
+    rung learns). ``shuffle`` (the control) averages the same statistic over ``permutations``
+    random permutations of each rung's frequency labels (drawn with the seed): what a
+    schedule that frequency does not order gives, about zero."""
     steps = learning_steps(ev, metric, threshold)
 
-    def order(g: pd.DataFrame) -> float:
-        rng = np.random.default_rng([int(g.seed.iloc[0]), 5])
+    def order(g: pd.DataFrame, perm: np.random.Generator | None) -> float:
         rhos = []
         for _, r in g.groupby("size", sort=False):
             r = r.sort_values("frequency")
             if not np.isfinite(r.learn_step).any():
                 continue
-            f = rng.permutation(r.frequency.to_numpy()) if shuffle else r.frequency
-            rhos.append(spearman(f, r.learn_step))
+            f = r.frequency.to_numpy()
+            rhos.append(spearman(perm.permutation(f) if perm else f, r.learn_step))
         rhos = [x for x in rhos if np.isfinite(x)]
         return -float(np.mean(rhos)) if rhos else float("nan")
 
-    return _per_seed(steps, order)
+    def statistic(g: pd.DataFrame) -> float:
+        if not shuffle:
+            return order(g, None)
+        rng = np.random.default_rng([int(g.seed.iloc[0]), 5])
+        return float(np.mean([order(g, rng) for _ in range(permutations)]))
+
+    return _per_seed(steps, statistic)
 
 
-def probe_tracking(ev: pd.DataFrame, probe: str = "probe", metric: str = "test_acc"
+def probe_tracking(table: pd.DataFrame, probe: str = "probe", metric: str = "test_acc"
                    ) -> pd.Series:
-    """Per seed: Spearman's correlation between the probe score and ``metric`` over every
-    evaluation (checkpoint) of every run: does feature presence track accuracy?"""
-    return _per_seed(ev, lambda g: spearman(g[probe], g[metric]))
+    """Per seed: Spearman's correlation between the probe score and ``metric`` over the rows
+    of ``table``: the runs' final metrics (across runs) or every evaluation of every run
+    (across runs and checkpoints). Does feature presence track accuracy?"""
+    return _per_seed(table, lambda g: spearman(g[probe], g[metric]))
 
 
 def dominance_share(fm: pd.DataFrame, value: str = "probe") -> pd.Series:

@@ -1,7 +1,7 @@
 """Probes of what the model's blocks represent about the task.
 
 This book's simplification of the paper's DAS-based analysis, read from the residual stream
-after each block:
+at every depth: entering the first block (the token embeddings) and after each block:
 
 - T_CMP, :func:`order_probe_r2`: each token of S presented alone (:func:`layer_representations`,
   the position TOK1 takes); leave-one-out R^2 of a linear regression of the hidden order on the
@@ -29,33 +29,42 @@ __all__ = ["layer_representations", "token_representations", "sum_representation
            "task_probe", "probe_scores"]
 
 
+def _residual_hooks(model: torch.nn.Module, captured: dict, position: int) -> list:
+    """Forward hooks that store the residual stream at ``position``: ``captured[0]`` entering
+    the first block (the embeddings), ``captured[k]`` after block k - 1."""
+    def store(k):
+        return lambda m, i, o: captured.__setitem__(k, o[:, position, :].detach())
+
+    hooks = [model.embeddings.register_forward_hook(store(0))]
+    hooks += [block.register_forward_hook(store(int(name) + 1))
+              for name, block in model.blocks.items()]
+    return hooks
+
+
 @torch.no_grad()
 def layer_representations(model: torch.nn.Module, tokens: np.ndarray,
                           device="cpu") -> np.ndarray:
-    """Residual stream after every block for each token of ``tokens`` presented alone at the
-    start of a sequence (the position TOK1 takes), shape (n_layers, |S|, d_model)."""
+    """The residual stream for each token of ``tokens`` presented alone at the start of a
+    sequence (the position TOK1 takes), entering the first block and after each block:
+    shape (n_layers + 1, |S|, d_model)."""
     captured: dict[int, torch.Tensor] = {}
-    handles = [block.register_forward_hook(
-        lambda m, i, o, k=int(name): captured.__setitem__(k, o.detach()))
-        for name, block in model.blocks.items()]
+    handles = _residual_hooks(model, captured, 0)
     try:
         model(torch.as_tensor(np.asarray(tokens)[:, None], dtype=torch.long, device=device))
     finally:
         for h in handles:
             h.remove()
-    return np.stack([captured[k][:, 0, :].float().cpu().numpy() for k in sorted(captured)])
+    return np.stack([captured[k].float().cpu().numpy() for k in sorted(captured)])
 
 
 @torch.no_grad()
 def sum_representations(model: torch.nn.Module, task: Task, device="cpu") -> np.ndarray:
-    """For T_ADD: the residual stream after every block at the position that predicts LABEL,
-    for all |S|^2 pairs, averaged over the pairs whose sum has residue 0, 1, ..., |S|-1;
-    shape (n_layers, |S|, d_model)."""
+    """For T_ADD: the residual stream at the position that predicts LABEL (entering the first
+    block and after each block), for all |S|^2 pairs, averaged over the pairs whose sum has
+    residue 0, 1, ..., |S|-1; shape (n_layers + 1, |S|, d_model)."""
     pairs = task.all
     captured: dict[int, torch.Tensor] = {}
-    handles = [block.register_forward_hook(
-        lambda m, i, o, k=int(name): captured.__setitem__(k, o[:, 1, :].detach()))
-        for name, block in model.blocks.items()]
+    handles = _residual_hooks(model, captured, 1)
     try:
         model(torch.as_tensor(pairs[:, :2], dtype=torch.long, device=device))
     finally:
@@ -71,8 +80,8 @@ def sum_representations(model: torch.nn.Module, task: Task, device="cpu") -> np.
 
 def token_representations(model: torch.nn.Module, tokens: np.ndarray, layer: int = 0,
                           device="cpu") -> np.ndarray:
-    """The representations of one block, shape (|S|, d_model)."""
-    return layer_representations(model, tokens, device)[layer]
+    """The representations after block ``layer``, shape (|S|, d_model)."""
+    return layer_representations(model, tokens, device)[layer + 1]
 
 
 def order_probe_r2(reps: np.ndarray, rank: np.ndarray, n_pcs: int) -> float:
@@ -122,8 +131,8 @@ def task_probe(reps: np.ndarray, kind: str, rank: np.ndarray, n_pcs: int) -> flo
 
 def probe_scores(model: torch.nn.Module, task: Task, n_pcs: int, device="cpu",
                  control_seed: int = 0) -> dict[str, float]:
-    """Every block's probe score (``probe_l0``, ``probe_l1``, ...), the best (``probe``) and
-    where (``probe_layer``), and the control: the best block's score for the hidden order
+    """The probe score at every depth (``probe_l0`` entering the first block, ``probe_l1``
+    after it, ...), the best (``probe``) and where (``probe_layer``), and the control: the best block's score for the hidden order
     (or the residues) shuffled with ``control_seed`` (``probe_ctrl``). T_ADD runs also
     record the number of Fourier modes at the best block (``fourier_modes``)."""
     if task.kind == "cmp":

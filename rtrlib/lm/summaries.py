@@ -111,11 +111,13 @@ def gradient_cosines(df: pd.DataFrame, gap: int) -> pd.DataFrame:
 
 
 def run_timings(metas: list[dict]) -> pd.DataFrame:
-    """One row per run: size, task kind, frequency, gap, and the seconds spent training and
-    in the gradient analysis (summed over the sessions that trained it)."""
+    """One row per run: size, task kind, frequency, gap, and the seconds spent training, in
+    the gradient analysis (part of training) and in evaluations (summed over the sessions
+    that trained it)."""
     return pd.DataFrame([{"size": m["config"]["size"], "kind": m["config"]["task"]["kind"],
                           "frequency": m["config"]["injection"]["frequency"],
                           "gap": m["config"]["injection"]["gap"],
                           "train s": round(m["train_seconds"], 1),
-                          "gradient analysis s": round(m["grad_seconds"], 1)}
+                          "gradient analysis s": round(m["grad_seconds"], 1),
+                          "evaluation s": round(m.get("eval_seconds", 0.0), 1)}
                          for m in metas])
