@@ -62,7 +62,8 @@ The experiments (each ``run_*(config, store=None, refresh=False) -> DataFrame``,
     frequency or replaying it more often).
 
 Analyses of their tables
-    :mod:`~rtrlib.toy.analysis` (``learning_times``, ``measured_critical_width``,
+    :mod:`~rtrlib.toy.analysis` (``learning_times``, ``effective_width``,
+    ``measured_critical_width``,
     ``common_pull``, ``retention_summary``) and :mod:`~rtrlib.toy.lever_costs`
     (``setting_summary``, ``lever_table``, ``cheapest_levers``, ``lever_regimes``).
 
@@ -71,6 +72,7 @@ Command line: ``python -m rtrlib.toy {sweep,interference,retention,levers} --hel
 
 from rtrlib.toy.analysis import (
     common_pull,
+    effective_width,
     learning_times,
     measured_critical_width,
     retention_summary,
@@ -137,6 +139,7 @@ __all__ = [
     "RetentionConfig", "run_retention",
     "LeversConfig", "run_levers_grid", "run_levers", "flops_per_step",
     # analyses
-    "learning_times", "measured_critical_width", "common_pull", "retention_summary",
+    "learning_times", "effective_width", "measured_critical_width", "common_pull",
+    "retention_summary",
     "LEVERS", "setting_summary", "lever_table", "cheapest_levers", "lever_regimes",
 ]

@@ -1,6 +1,7 @@
 """Measured quantities read off the tables of the toy experiments (chapters 3 to 5).
 
 - :func:`learning_times`: when each feature is learned, from a sweep's feature table (ch. 3);
+- :func:`effective_width`: the linear width whose optimum matches a given mixture loss (ch. 3);
 - :func:`measured_critical_width`: the width from which the rare task is learned (ch. 4);
 - :func:`common_pull`: the common tasks' frequency-weighted gradient norm over training (ch. 4);
 - :func:`retention_summary`: how much of each burst a model keeps until the next (ch. 5).
@@ -12,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from rtrlib.params import require_float
+from rtrlib.theory.utility import optimal_total_loss
 
-__all__ = ["learning_times", "measured_critical_width", "common_pull", "retention_summary"]
+__all__ = ["learning_times", "effective_width", "measured_critical_width", "common_pull",
+           "retention_summary"]
 
 
 def learning_times(features: pd.DataFrame, width: int, threshold: float = 0.5) -> pd.DataFrame:
@@ -45,6 +48,17 @@ def learning_times(features: pd.DataFrame, width: int, threshold: float = 0.5) -
         rows.append({"seed": s, "feature": f, "task": g.task.iloc[0], "j": g.j.iloc[0],
                      "pi": g.pi.iloc[0], "utility": g.utility.iloc[0], "time": t})
     return pd.DataFrame(rows)
+
+
+def effective_width(loss: float, pi, spectra) -> int:
+    """The smallest width whose optimal linear encoder has mixture loss at most ``loss``
+    (Theorem 3's :func:`~rtrlib.theory.utility.optimal_total_loss`); the total number of
+    features if none does. How wide a linear model a trained model is worth."""
+    n_features = sum(len(s) for s in spectra)
+    for n in range(n_features + 1):
+        if optimal_total_loss(pi, spectra, n) <= loss + 1e-12:
+            return n
+    return n_features
 
 
 def measured_critical_width(df: pd.DataFrame, rare: int, threshold: float = 0.5) -> float:
