@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from rtrlib.runtime import configure_threads
-from rtrlib.toy import MixtureConfig, ModelConfig, OptimConfig, RunConfig, SweepConfig
+from rtrlib.toy import MixtureConfig, ModelBatchConfig, OptimConfig, SweepConfig, ToyRunConfig
 from rtrlib.toy.models import derive_seed
 
 
@@ -110,9 +110,9 @@ def main() -> None:
     args = ap.parse_args()
     configure_threads(args.threads)
     cfg = SweepConfig(mixture=MixtureConfig(n_tasks=32, n_features=8),
-                      models=ModelConfig(widths=(4, 8, 16, 32, 64, 128, 256)),
+                      models=ModelBatchConfig(widths=(4, 8, 16, 32, 64, 128, 256)),
                       optim=OptimConfig(optimizer="sgd", lr=0.5, lr_schedule="cosine"),
-                      run=RunConfig(steps=args.steps, batch_size=512, seeds=(0, 1, 2)))
+                      run=ToyRunConfig(steps=args.steps, batch_size=512, seeds=(0, 1, 2)))
     mix = cfg.mixture.build()
     print(f"sweep: 32 tasks x 8 features, D={mix.input_dim}, widths {cfg.models.widths}, "
           f"seeds {cfg.run.seeds}, {cfg.run.steps} steps, batch {cfg.run.batch_size}; "

@@ -12,9 +12,9 @@ from rtrlib.store import CHECKPOINT_SUFFIX, Store
 from rtrlib.toy import (
     InterferenceConfig,
     ModelBatch,
-    ModelConfig,
+    ModelBatchConfig,
     RareMixtureConfig,
-    RunConfig,
+    ToyRunConfig,
     common_pull,
     encoder_cosine,
     encoder_gradient_split,
@@ -27,8 +27,8 @@ configure_threads(1)
 
 SMALL = InterferenceConfig(
     mixture=RareMixtureConfig(n_common=3, features_per_task=2, rare_lambda=2.0),
-    rare_frequency=1 / 16, models=ModelConfig(widths=(2, 8, 12)),
-    run=RunConfig(steps=24, batch_size=16, seeds=(0, 1), checkpoint_every=5), n_logs=4)
+    rare_frequency=1 / 16, models=ModelBatchConfig(widths=(2, 8, 12)),
+    run=ToyRunConfig(steps=24, batch_size=16, seeds=(0, 1), checkpoint_every=5), n_logs=4)
 
 
 def test_presence_of_feature_aligned_encoder_and_wide_models() -> None:

@@ -9,7 +9,7 @@ import pytest
 from rtrlib.params import ParameterError
 from rtrlib.runtime import configure_threads
 from rtrlib.store import Store
-from rtrlib.toy import ModelConfig, OptimConfig, RareMixtureConfig, RunConfig
+from rtrlib.toy import ModelBatchConfig, OptimConfig, RareMixtureConfig, ToyRunConfig
 from rtrlib.toy.lever_costs import (
     LEVERS,
     cheapest_levers,
@@ -29,9 +29,9 @@ from rtrlib.toy.levers import (
 configure_threads(1)
 
 SMALL = dict(mixture=RareMixtureConfig(n_common=3, features_per_task=2, rare_lambda=2.0),
-             models=ModelConfig(widths=(2, 4, 8)), rates=(1, 2), gaps=(1, 2),
+             models=ModelBatchConfig(widths=(2, 4, 8)), rates=(1, 2), gaps=(1, 2),
              base_widths=(2, 4), base_rate=1, base_gap=2,
-             run=RunConfig(seeds=(0,), batch_size=16, steps=16, checkpoint_every=4),
+             run=ToyRunConfig(seeds=(0,), batch_size=16, steps=16, checkpoint_every=4),
              optim=OptimConfig(optimizer="adam", lr=0.05), hold=4, trace_every=4)
 
 
@@ -120,8 +120,8 @@ def test_lever_table_shape_and_baseline(tmp_path) -> None:
 def test_lever_table_prefers_the_cheapest_on_a_constructed_grid() -> None:
     """A hand-made grid: widening learns fast but costs 4x per step; raising the frequency
     learns in 2x the steps at 1x cost, so it must win; replaying never learns."""
-    cfg = LeversConfig(models=ModelConfig(widths=(8, 32)), rates=(1, 2), gaps=(1, 4),
-                       run=RunConfig(seeds=(0,), steps=64), base_widths=(8,), base_rate=1,
+    cfg = LeversConfig(models=ModelBatchConfig(widths=(8, 32)), rates=(1, 2), gaps=(1, 4),
+                       run=ToyRunConfig(seeds=(0,), steps=64), base_widths=(8,), base_rate=1,
                        base_gap=4, hold=8)
     rows = []
     for w in (8, 32):

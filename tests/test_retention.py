@@ -10,10 +10,10 @@ from rtrlib.params import ParameterError
 from rtrlib.runtime import configure_threads
 from rtrlib.store import Store
 from rtrlib.toy import (
-    ModelConfig,
+    ModelBatchConfig,
     RareMixtureConfig,
     RetentionConfig,
-    RunConfig,
+    ToyRunConfig,
     retention_summary,
     run_retention,
 )
@@ -22,8 +22,8 @@ configure_threads(1)
 
 MIX = RareMixtureConfig(n_common=3, features_per_task=2, rare_lambda=2.0)
 TINY = RetentionConfig(mixture=MIX, per_batch=1, gaps=(1, 4, 8), grad_every=4,
-                       models=ModelConfig(widths=(2, 8)),
-                       run=RunConfig(steps=16, batch_size=16, seeds=(0,), checkpoint_every=4))
+                       models=ModelBatchConfig(widths=(2, 8)),
+                       run=ToyRunConfig(steps=16, batch_size=16, seeds=(0,), checkpoint_every=4))
 
 
 def test_config_validation() -> None:

@@ -15,32 +15,32 @@ from rtrlib.toy import (
     InterferenceConfig,
     LeversConfig,
     MixtureConfig,
-    ModelConfig,
+    ModelBatchConfig,
     OptimConfig,
     RareMixtureConfig,
     RetentionConfig,
-    RunConfig,
     SweepConfig,
+    ToyRunConfig,
 )
 
 
 @pytest.mark.parametrize("part,changes,field", [
-    (ModelConfig, {"widths": (4, 0)}, "widths"),
-    (ModelConfig, {"widths": ()}, "widths"),
-    (ModelConfig, {"widths": (4, 4)}, "widths"),
-    (ModelConfig, {"activation": "tanh"}, "activation"),
-    (ModelConfig, {"init_scale": 0.0}, "init_scale"),
+    (ModelBatchConfig, {"widths": (4, 0)}, "widths"),
+    (ModelBatchConfig, {"widths": ()}, "widths"),
+    (ModelBatchConfig, {"widths": (4, 4)}, "widths"),
+    (ModelBatchConfig, {"activation": "tanh"}, "activation"),
+    (ModelBatchConfig, {"init_scale": 0.0}, "init_scale"),
     (MixtureConfig, {"n_tasks": 2, "pi": (0.5, 0.6)}, "pi"),
     (MixtureConfig, {"n_tasks": 2, "pi": (0.5, 0.4, 0.1)}, "pi"),
     (MixtureConfig, {"n_tasks": 2, "spectra": ((1.0, -0.5), (1.0,))}, "spectra"),
     (MixtureConfig, {"n_tasks": 4, "n_features": 3, "input_dim": 5}, "input_dim"),
     (MixtureConfig, {"n_tasks": 3, "spectrum_decay": (1.0, 2.0)}, "spectrum_decay"),
     (MixtureConfig, {"zipf_exponent": -1.0}, "zipf_exponent"),
-    (RunConfig, {"device": "tpu"}, "device"),
-    (RunConfig, {"steps": 0}, "steps"),
-    (RunConfig, {"batch_size": 0}, "batch_size"),
-    (RunConfig, {"seeds": (1, 1)}, "seeds"),
-    (RunConfig, {"checkpoint_every": 0}, "checkpoint_every"),
+    (ToyRunConfig, {"device": "tpu"}, "device"),
+    (ToyRunConfig, {"steps": 0}, "steps"),
+    (ToyRunConfig, {"batch_size": 0}, "batch_size"),
+    (ToyRunConfig, {"seeds": (1, 1)}, "seeds"),
+    (ToyRunConfig, {"checkpoint_every": 0}, "checkpoint_every"),
     (OptimConfig, {"optimizer": "lbfgs"}, "optimizer"),
     (OptimConfig, {"lr": 0.0}, "lr"),
     (OptimConfig, {"lr_schedule": "step"}, "lr_schedule"),
@@ -74,11 +74,11 @@ def test_invalid_experiment_fields_name_the_field(config, changes, field):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_refused():
     with pytest.raises(ParameterError, match="device"):
-        RunConfig(device="cuda")
+        ToyRunConfig(device="cuda")
 
 
 def test_configs_are_frozen_compositions_with_tuple_fields():
-    cfg = SweepConfig(models=ModelConfig(widths=[2, 4]), run=RunConfig(seeds=[0, 1]))
+    cfg = SweepConfig(models=ModelBatchConfig(widths=[2, 4]), run=ToyRunConfig(seeds=[0, 1]))
     assert cfg.models.widths == (2, 4) and cfg.run.seeds == (0, 1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.n_logs = 3  # type: ignore[misc]

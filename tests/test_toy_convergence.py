@@ -9,10 +9,10 @@ from rtrlib.store import Store
 from rtrlib.theory.utility import optimal_task_loss
 from rtrlib.toy import (
     MixtureConfig,
-    ModelConfig,
+    ModelBatchConfig,
     OptimConfig,
-    RunConfig,
     SweepConfig,
+    ToyRunConfig,
     run_sweep_full,
 )
 
@@ -24,10 +24,10 @@ def test_trained_linear_losses_match_optimum(tmp_path):
     cfg = SweepConfig(
         mixture=MixtureConfig(n_tasks=4, pi=(0.4, 0.3, 0.2, 0.1), n_features=3,
                               spectrum_decay=1.5, input_dim=14),
-        models=ModelConfig(widths=(1, 2, 4, 6, 9, 12)),
+        models=ModelBatchConfig(widths=(1, 2, 4, 6, 9, 12)),
         optim=OptimConfig(optimizer="sgd", lr=1.0, lr_schedule="cosine",
                           final_lr_fraction=0.05),
-        run=RunConfig(steps=1500, batch_size=128, seeds=(0,)), n_logs=4, record_presence=True)
+        run=ToyRunConfig(steps=1500, batch_size=128, seeds=(0,)), n_logs=4, record_presence=True)
     res = run_sweep_full(cfg, store=Store(tmp_path))
     steps = cfg.run.steps
     last = res.tasks[res.tasks.step == steps]

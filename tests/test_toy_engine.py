@@ -13,10 +13,10 @@ from rtrlib.toy import (
     BurstSchedule,
     MixtureConfig,
     ModelBatch,
-    ModelConfig,
+    ModelBatchConfig,
     OptimConfig,
-    RunConfig,
     SweepConfig,
+    ToyRunConfig,
     run_sweep_full,
 )
 
@@ -29,9 +29,9 @@ MIXTURE = MixtureConfig(n_tasks=4, zipf_exponent=1.0, n_features=3, spectrum_dec
 def sweep(widths, seeds=(0,), *, steps=30, n_logs=3, optimizer="sgd", lr=0.3,
           activation="linear", checkpoint_every=500) -> SweepConfig:
     return SweepConfig(mixture=MIXTURE,
-                       models=ModelConfig(widths=widths, activation=activation),
+                       models=ModelBatchConfig(widths=widths, activation=activation),
                        optim=OptimConfig(optimizer=optimizer, lr=lr, lr_schedule="cosine"),
-                       run=RunConfig(steps=steps, batch_size=64, seeds=seeds,
+                       run=ToyRunConfig(steps=steps, batch_size=64, seeds=seeds,
                                      checkpoint_every=checkpoint_every),
                        n_logs=n_logs)
 

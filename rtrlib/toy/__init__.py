@@ -43,8 +43,8 @@ Gradient measurements (:mod:`rtrlib.toy.gradients`)
     ``encoder_cosine``, ``encoder_norm``, ``task_gradient_norms``.
 
 Experiment configs (:mod:`rtrlib.toy.config`): frozen, validated, composed of parts
-    ``RunConfig(steps, batch_size, seeds, device, checkpoint_every, progress)``,
-    ``ModelConfig(widths, activation, init_scale)``, ``OptimConfig``, and a mixture
+    ``ToyRunConfig(steps, batch_size, seeds, device, checkpoint_every, progress)``,
+    ``ModelBatchConfig(widths, activation, init_scale)``, ``OptimConfig``, and a mixture
     (``MixtureConfig`` or ``RareMixtureConfig(n_common, features_per_task, ..., rare_lambda)``
     with ``.with_frequency(f)`` and ``.critical_width(f)``). Every experiment config has
     ``.build() -> Trainer`` and ``.keyed()`` (its cache key, without ``checkpoint_every`` and
@@ -80,11 +80,11 @@ from rtrlib.toy.analysis import (
 from rtrlib.toy.config import (
     ADAM,
     RARE_MIXTURE,
-    ModelConfig,
+    ModelBatchConfig,
     RareMixtureConfig,
     RareTaskExperiment,
-    RunConfig,
     ToyExperiment,
+    ToyRunConfig,
 )
 from rtrlib.toy.engine import LR_SCHEDULES, OPTIMIZERS, OptimConfig, Trainer
 from rtrlib.toy.gradients import (
@@ -131,7 +131,7 @@ __all__ = [
     "LR_SCHEDULES", "OPTIMIZERS", "OptimConfig", "Trainer", "run_loop",
     "encoder_cosine", "encoder_gradient_split", "encoder_norm", "task_gradient_norms",
     # configs
-    "RunConfig", "ModelConfig", "RareMixtureConfig", "ToyExperiment", "RareTaskExperiment",
+    "ToyRunConfig", "ModelBatchConfig", "RareMixtureConfig", "ToyExperiment", "RareTaskExperiment",
     "RARE_MIXTURE", "ADAM", "SGD_COSINE",
     # experiments
     "SweepConfig", "SweepResult", "run_sweep", "run_sweep_full", "log_steps", "sweep_key",

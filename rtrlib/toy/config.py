@@ -2,13 +2,13 @@
 
 An experiment config holds its parts instead of copies of their fields::
 
-    SweepConfig(mixture=MixtureConfig(n_tasks=8), models=ModelConfig(widths=(4, 8)),
-                optim=OptimConfig(lr=1.0), run=RunConfig(steps=500, seeds=(0, 1)))
+    SweepConfig(mixture=MixtureConfig(n_tasks=8), models=ModelBatchConfig(widths=(4, 8)),
+                optim=OptimConfig(lr=1.0), run=ToyRunConfig(steps=500, seeds=(0, 1)))
 
-- :class:`RunConfig`: how long, on what, with which seeds, and how it reports (``steps``,
+- :class:`ToyRunConfig`: how long, on what, with which seeds, and how it reports (``steps``,
   ``batch_size``, ``seeds``, ``device``; ``checkpoint_every`` and ``progress`` never enter a
   cache key);
-- :class:`ModelConfig`: the batch of models (``widths``, ``activation``, ``init_scale``);
+- :class:`ModelBatchConfig`: the batch of models (``widths``, ``activation``, ``init_scale``);
 - :class:`~rtrlib.toy.engine.OptimConfig`: the optimizer;
 - the mixture: :class:`~rtrlib.toy.mixture.MixtureConfig`, or for the rare-task experiments
   :class:`RareMixtureConfig` (common Zipf tasks plus one rare task whose frequency each
@@ -43,7 +43,7 @@ from rtrlib.toy.mixture import MixtureConfig, TaskMixture, zipf_frequencies
 from rtrlib.toy.models import ACTIVATIONS, ModelBatch
 from rtrlib.toy.schedules import Schedule
 
-__all__ = ["RunConfig", "ModelConfig", "RareMixtureConfig", "ToyExperiment",
+__all__ = ["ToyRunConfig", "ModelBatchConfig", "RareMixtureConfig", "ToyExperiment",
            "RareTaskExperiment", "RARE_MIXTURE", "ADAM"]
 
 
@@ -56,7 +56,7 @@ def _tuples(obj: Any, *names: str) -> None:
 
 
 @dataclass(frozen=True)
-class RunConfig(KeyedConfig):
+class ToyRunConfig(KeyedConfig):
     """How an experiment runs: ``steps`` updates on batches of ``batch_size`` fresh samples,
     one data stream per seed, on ``device``; a checkpoint every ``checkpoint_every`` updates
     and a progress bar when ``progress`` (neither changes a number, so neither is keyed)."""
@@ -82,7 +82,7 @@ class RunConfig(KeyedConfig):
 
 
 @dataclass(frozen=True)
-class ModelConfig(KeyedConfig):
+class ModelBatchConfig(KeyedConfig):
     """The models trained together: one per width (and per seed stream), encoder activation
     and the scale of the small random initialisation."""
 
@@ -179,9 +179,9 @@ class ToyExperiment(KeyedConfig):
     """The parts every toy experiment has; subclasses add a ``mixture`` and their own fields
     and say which mixture (:meth:`mixture_config`), seeds and schedule they train on."""
 
-    models: ModelConfig = ModelConfig()
+    models: ModelBatchConfig = ModelBatchConfig()
     optim: OptimConfig = OptimConfig()
-    run: RunConfig = RunConfig()
+    run: ToyRunConfig = ToyRunConfig()
 
     def keyed(self) -> dict:
         return _keyed(self)

@@ -19,7 +19,7 @@ import torch
 
 from rtrlib.params import require_float, require_int
 from rtrlib.store import Store, config_key, run_resumable
-from rtrlib.toy.config import ModelConfig, RareTaskExperiment, RunConfig
+from rtrlib.toy.config import ModelBatchConfig, RareTaskExperiment, ToyRunConfig
 from rtrlib.toy.engine import OptimConfig
 from rtrlib.toy.gradients import encoder_gradient_split, task_gradient_norms
 from rtrlib.toy.loop import run_loop
@@ -34,9 +34,9 @@ class InterferenceConfig(RareTaskExperiment):
     ``rare_frequency``, measured at ``n_logs`` log-spaced steps."""
 
     rare_frequency: float = 1 / 256
-    models: ModelConfig = ModelConfig(widths=(8, 16, 24, 26, 28, 30, 32, 40))
+    models: ModelBatchConfig = ModelBatchConfig(widths=(8, 16, 24, 26, 28, 30, 32, 40))
     optim: OptimConfig = OptimConfig(optimizer="sgd", lr=0.4)
-    run: RunConfig = RunConfig(steps=3072, batch_size=256)
+    run: ToyRunConfig = ToyRunConfig(steps=3072, batch_size=256)
     n_logs: int = 24
 
     def __post_init__(self) -> None:

@@ -38,7 +38,7 @@ import torch
 
 from rtrlib.params import ParameterError, require_float, require_int, require_ints
 from rtrlib.store import Store, config_key, run_resumable
-from rtrlib.toy.config import ADAM, ModelConfig, RareTaskExperiment, RunConfig
+from rtrlib.toy.config import ADAM, ModelBatchConfig, RareTaskExperiment, ToyRunConfig
 from rtrlib.toy.engine import OptimConfig
 from rtrlib.toy.lever_costs import lever_table
 from rtrlib.toy.loop import run_loop
@@ -65,9 +65,9 @@ class LeversConfig(RareTaskExperiment):
     base_widths: tuple[int, ...] = (8, 16, 24, 32)
     base_rate: int = 1
     base_gap: int = 16
-    models: ModelConfig = ModelConfig(widths=(8, 12, 16, 24, 32, 48))
+    models: ModelBatchConfig = ModelBatchConfig(widths=(8, 12, 16, 24, 32, 48))
     optim: OptimConfig = ADAM
-    run: RunConfig = RunConfig(steps=2048, batch_size=256, seeds=(0, 1, 2))
+    run: ToyRunConfig = ToyRunConfig(steps=2048, batch_size=256, seeds=(0, 1, 2))
     threshold: float = 0.25
     hold: int = 256
     log_every: int = 1

@@ -1,7 +1,7 @@
 """The resumable training loop the toy experiments share.
 
 Each experiment keeps what it measures in one ``state`` dict, passes its run config
-(:class:`rtrlib.toy.config.RunConfig`: ``steps``, ``checkpoint_every``, ``progress``) and
+(:class:`rtrlib.toy.config.ToyRunConfig`: ``steps``, ``checkpoint_every``, ``progress``) and
 supplies two callbacks: ``observe(step)``, called before every update and once more after the
 last, and ``advance()``, which takes one update (by default :meth:`Trainer.train_step`). The
 loop adds the rest: a checkpoint of the trainer and the state every ``checkpoint_every``

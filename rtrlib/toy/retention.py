@@ -27,7 +27,7 @@ import torch
 
 from rtrlib.params import ParameterError, require_int, require_ints
 from rtrlib.store import Store, config_key, run_resumable
-from rtrlib.toy.config import ADAM, ModelConfig, RareTaskExperiment, RunConfig
+from rtrlib.toy.config import ADAM, ModelBatchConfig, RareTaskExperiment, ToyRunConfig
 from rtrlib.toy.engine import OptimConfig
 from rtrlib.toy.gradients import encoder_gradient_split
 from rtrlib.toy.loop import run_loop
@@ -47,9 +47,9 @@ class RetentionConfig(RareTaskExperiment):
     per_batch: int = 1
     gaps: tuple[int, ...] = (1, 8, 32, 128)
     warmup: int = 0
-    models: ModelConfig = ModelConfig(widths=(8, 16, 24, 28, 32, 40))
+    models: ModelBatchConfig = ModelBatchConfig(widths=(8, 16, 24, 28, 32, 40))
     optim: OptimConfig = ADAM
-    run: RunConfig = RunConfig(steps=2048, batch_size=256)
+    run: ToyRunConfig = ToyRunConfig(steps=2048, batch_size=256)
     log_every: int = 4
     grad_every: int = 16
 

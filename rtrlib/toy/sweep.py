@@ -21,7 +21,7 @@ from rtrlib.codec import storable
 from rtrlib.params import require_choice, require_int
 from rtrlib.store import Store, config_key, run_resumable
 from rtrlib.theory.utility import optimal_task_loss
-from rtrlib.toy.config import RunConfig, ToyExperiment
+from rtrlib.toy.config import ToyExperiment, ToyRunConfig
 from rtrlib.toy.engine import OptimConfig, Trainer
 from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
@@ -41,7 +41,7 @@ class SweepConfig(ToyExperiment):
 
     mixture: MixtureConfig = MixtureConfig()
     optim: OptimConfig = SGD_COSINE
-    run: RunConfig = RunConfig(steps=2000, batch_size=512, checkpoint_every=500)
+    run: ToyRunConfig = ToyRunConfig(steps=2000, batch_size=512, checkpoint_every=500)
     n_logs: int = 20
     log_spacing: str = field(default="log", metadata={"choices": ("log", "linear")})
     record_presence: bool = True
