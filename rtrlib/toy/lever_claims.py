@@ -9,7 +9,7 @@ gap and seed) and returns one number per seed (a Series indexed by seed):
   ``N >= N_c(rate)``, for any rule's critical widths (:func:`rule_critical_widths`);
 - :func:`cheapest_lever_agreement`: the share of baseline widths at which the measured cheapest
   lever (:func:`lever_winners`) is the one :func:`~rtrlib.toy.lever_costs.predicted_cheapest`
-  predicts from a rule's critical widths.
+  predicts from a rule's critical widths (:func:`lever_matches`, per baseline width).
 
 The rules: ``"utility"`` (Proposition 6, the utility ranking), ``"frequency"`` (tasks learned
 whole in frequency order, spectra ignored) and ``"width"`` (the rate ignored: the baseline's
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from rtrlib.params import ParameterError
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RULES", "frequency_only_critical_width", "rule_critical_widths",
            "replay_learned_fraction", "learnability_agreement", "lever_winners",
-           "cheapest_lever_agreement"]
+           "lever_matches", "cheapest_lever_agreement"]
 
 RULES = ("utility", "frequency", "width")
 
@@ -79,33 +80,47 @@ def replay_learned_fraction(grid: pd.DataFrame, config: LeversConfig,
 def learnability_agreement(grid: pd.DataFrame, critical_widths: dict[int, int]) -> pd.Series:
     """Per seed: the share of the grid's settings (width, rate, gap) at which whether the model
     learned the rare task agrees with the rule ``width >= critical_widths[rate]``."""
-    predicted = grid["width"] >= grid["rate"].map(critical_widths)
-    if predicted.isna().any():
+    nc = grid["rate"].map(critical_widths)
+    if nc.isna().any():
         raise ParameterError("critical_widths", critical_widths, "a width for every rate")
-    agree = (grid["learned"].astype(bool) == predicted.astype(bool)).astype(float)
+    agree = (grid["learned"].astype(bool) == (grid["width"] >= nc)).astype(float)
     return agree.groupby(grid["seed"]).mean()
 
 
 def lever_winners(grid: pd.DataFrame, config: LeversConfig) -> pd.DataFrame:
     """One row per (seed, baseline width): the cheapest lever measured on that seed alone
-    (:func:`~rtrlib.toy.lever_costs.cheapest_levers`; ``"none learns"`` when no lever did)."""
+    (the least compute-to-learn among :func:`~rtrlib.toy.lever_costs.cheapest_levers`).
+    ``measured`` names it; levers tied at the least compute (the baseline itself, listed under
+    every lever, when it learns cheapest) are joined by " or "; ``"none learns"`` when no
+    lever did."""
     rows = []
     for seed, g in grid.groupby("seed"):
         tables = pd.concat([lever_table(g, config, w) for w in config.base_widths],
                            ignore_index=True)
         best = cheapest_levers(tables)
-        winners = best[best["cheapest"]].set_index("base_width")["lever"]
         for n0 in sorted(config.base_widths):
+            b = best[(best["base_width"] == n0) & best["flops_to_learn"].notna()]
+            least = b["flops_to_learn"].min() if len(b) else float("nan")
+            tied = sorted(b.loc[np.isclose(b["flops_to_learn"], least), "lever"])
             rows.append({"seed": int(seed), "N0": n0,
-                         "measured": winners.get(n0, "none learns")})
+                         "measured": " or ".join(tied) if tied else "none learns"})
     return pd.DataFrame(rows)
+
+
+def lever_matches(winners: pd.DataFrame, config: LeversConfig,
+                  critical_widths: dict[int, int]) -> pd.Series:
+    """Per row of :func:`lever_winners`: whether the measured cheapest lever (any of those
+    tied) is among those :func:`~rtrlib.toy.lever_costs.predicted_cheapest` predicts from
+    ``critical_widths``."""
+    match = [bool(set(row.measured.split(" or "))
+                  & predicted_cheapest(int(row.N0), critical_widths, config.base_rate))
+             for row in winners.itertuples()]
+    return pd.Series(match, index=winners.index, dtype=bool)
 
 
 def cheapest_lever_agreement(winners: pd.DataFrame, config: LeversConfig,
                              critical_widths: dict[int, int]) -> pd.Series:
-    """Per seed: the share of baseline widths at which the measured cheapest lever
-    (:func:`lever_winners`) is among those :func:`~rtrlib.toy.lever_costs.predicted_cheapest`
-    predicts from ``critical_widths``."""
-    match = [row.measured in predicted_cheapest(int(row.N0), critical_widths, config.base_rate)
-             for row in winners.itertuples()]
-    return pd.Series(match, index=winners.index, dtype=float).groupby(winners["seed"]).mean()
+    """Per seed: the share of baseline widths at which the measured cheapest lever is a
+    predicted one (:func:`lever_matches`)."""
+    match = lever_matches(winners, config, critical_widths).astype(float)
+    return match.groupby(winners["seed"]).mean()
