@@ -64,7 +64,10 @@ The experiments (each ``run_*(config, store=None, refresh=False) -> DataFrame``,
 Analyses of their tables
     :mod:`~rtrlib.toy.analysis` (``learning_times``, ``effective_width``,
     ``measured_critical_width``,
-    ``common_pull``, ``retention_summary``) and :mod:`~rtrlib.toy.lever_costs`
+    ``common_pull``, ``retention_summary``), :mod:`~rtrlib.toy.frequency_null` (chapter 3's
+    frequency-order null model: ``frequency_order``, ``frequency_order_loss``,
+    ``disagreement_pairs``, ``minimiser_match``, ``order_correlations``, ``null_times``,
+    ``gap_advantage``) and :mod:`~rtrlib.toy.lever_costs`
     (``setting_summary``, ``lever_table``, ``cheapest_levers``, ``lever_regimes``).
 
 Command line: ``python -m rtrlib.toy {sweep,interference,retention,levers} --help``.
