@@ -65,7 +65,11 @@ Analyses of their tables
     :mod:`~rtrlib.toy.analysis` (``learning_times``, ``effective_width``,
     ``measured_critical_width``,
     ``common_pull``, ``retention_summary``) and :mod:`~rtrlib.toy.lever_costs`
-    (``setting_summary``, ``lever_table``, ``cheapest_levers``, ``lever_regimes``).
+    (``setting_summary``, ``lever_table``, ``cheapest_levers``, ``lever_regimes``); the
+    registered claims' per-seed metrics: :mod:`~rtrlib.toy.interference_metrics` (chapter 4:
+    ``residual_law``, ``fade_correlation``, ``critical_widths``,
+    ``frequency_only_critical_width``) and :mod:`~rtrlib.toy.retention_metrics` (chapter 5:
+    ``forget_fraction``, ``accumulation_ratio``, ``gap_effect``).
 
 Command line: ``python -m rtrlib.toy {sweep,interference,retention,levers} --help``.
 """
@@ -94,6 +98,12 @@ from rtrlib.toy.gradients import (
     task_gradient_norms,
 )
 from rtrlib.toy.interference import InterferenceConfig, run_interference
+from rtrlib.toy.interference_metrics import (
+    critical_widths,
+    fade_correlation,
+    frequency_only_critical_width,
+    residual_law,
+)
 from rtrlib.toy.lever_costs import (
     LEVERS,
     cheapest_levers,
@@ -112,6 +122,7 @@ from rtrlib.toy.mixture import (
 )
 from rtrlib.toy.models import ACTIVATIONS, ModelBatch, derive_seed
 from rtrlib.toy.retention import RetentionConfig, run_retention
+from rtrlib.toy.retention_metrics import accumulation_ratio, forget_fraction, gap_effect
 from rtrlib.toy.schedules import BurstSchedule, IIDSchedule, MaskedSchedule, Schedule
 from rtrlib.toy.sweep import (
     SGD_COSINE,
@@ -141,5 +152,7 @@ __all__ = [
     # analyses
     "learning_times", "effective_width", "measured_critical_width", "common_pull",
     "retention_summary",
+    "residual_law", "fade_correlation", "critical_widths", "frequency_only_critical_width",
+    "forget_fraction", "accumulation_ratio", "gap_effect",
     "LEVERS", "setting_summary", "lever_table", "cheapest_levers", "lever_regimes",
 ]
