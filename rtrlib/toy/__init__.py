@@ -67,7 +67,7 @@ Analyses of their tables
     ``common_pull``, ``retention_summary``) and :mod:`~rtrlib.toy.lever_costs`
     (``setting_summary``, ``lever_table``, ``cheapest_levers``, ``lever_regimes``); the
     registered claims' per-seed metrics: :mod:`~rtrlib.toy.interference_metrics` (chapter 4:
-    ``residual_law``, ``fade_correlation``, ``critical_widths``,
+    ``residual_law``, ``fade_steps``, ``fade_correlation``, ``critical_widths``,
     ``frequency_only_critical_width``) and :mod:`~rtrlib.toy.retention_metrics` (chapter 5:
     ``forget_fraction``, ``accumulation_ratio``, ``gap_effect``).
 
@@ -101,6 +101,7 @@ from rtrlib.toy.interference import InterferenceConfig, run_interference
 from rtrlib.toy.interference_metrics import (
     critical_widths,
     fade_correlation,
+    fade_steps,
     frequency_only_critical_width,
     residual_law,
 )
@@ -152,7 +153,8 @@ __all__ = [
     # analyses
     "learning_times", "effective_width", "measured_critical_width", "common_pull",
     "retention_summary",
-    "residual_law", "fade_correlation", "critical_widths", "frequency_only_critical_width",
+    "residual_law", "fade_steps", "fade_correlation", "critical_widths",
+    "frequency_only_critical_width",
     "forget_fraction", "accumulation_ratio", "gap_effect",
     "LEVERS", "setting_summary", "lever_table", "cheapest_levers", "lever_regimes",
 ]
