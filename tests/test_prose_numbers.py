@@ -122,7 +122,7 @@ def test_scanner_finds_typed_numbers_and_spares_the_rest() -> None:
 
 
 # Chapters whose prose is still being moved to glue (issue 11); this set must end up empty.
-PENDING = {"02_task_mixture", "03_utility_ranking", "05_retention",
+PENDING = {"02_task_mixture", "03_utility_ranking",
            "06_olmo_injection",
            "07_implications"}
 
