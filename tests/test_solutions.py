@@ -19,13 +19,7 @@ TIMEOUT_S = 240  # per solution
 
 # Solutions that fail today while their chapters are being made self-contained (issue 10).
 # THIS LIST MUST BE EMPTIED: the lead engineer empties it once the chapter work is merged.
-KNOWN_FAILING: dict[tuple[str, str], str] = {
-    ("04_interference", "ch04-ex-count"):
-        "calls theory.critical_width(..., rare=2): TypeError (the two critical_widths)",
-    ("06_olmo_injection", "ch06-ex-gap-run"):
-        "not small: 3 gaps x 250 steps evaluated every step, 234 s of the 240 s limit on "
-        "2 shared cores",
-}
+KNOWN_FAILING: dict[tuple[str, str], str] = {}
 
 
 def _solutions_with_code() -> list:

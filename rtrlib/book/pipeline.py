@@ -87,7 +87,7 @@ def _execute(config: BuildConfig, selected: list[str], profiles: dict[str, Any],
 
 # Chapters whose claims still use the retired one-seed record_claim (issue 11 moves them to the
 # registry); the registry is enforced for every other chapter. This set must end up empty.
-LEGACY_CHAPTERS = frozenset({"04_interference", "05_retention", "06_olmo_injection"})
+LEGACY_CHAPTERS = frozenset({"06_olmo_injection"})
 
 
 def _enforce_registry(runs: dict[str, ChapterRun], profile: str, root: Path) -> None:

@@ -68,7 +68,12 @@ Analyses of their tables
     frequency-order null model: ``frequency_order``, ``frequency_order_loss``,
     ``disagreement_pairs``, ``minimiser_match``, ``order_correlations``, ``null_times``,
     ``gap_advantage``) and :mod:`~rtrlib.toy.lever_costs`
-    (``setting_summary``, ``lever_table``, ``cheapest_levers``, ``lever_regimes``).
+    (``setting_summary``, ``lever_table``, ``cheapest_levers``, ``lever_regimes``); the
+    registered claims' per-seed metrics: :mod:`~rtrlib.toy.interference_metrics` (chapter 4:
+    ``residual_law``, ``fade_steps``, ``fade_correlation``, ``critical_widths``,
+    ``frequency_only_critical_width``), :mod:`~rtrlib.toy.retention_metrics` (chapter 5:
+    ``forget_fraction``, ``accumulation_ratio``, ``gap_effect``) and
+    :mod:`~rtrlib.toy.lever_claims` (chapter 7).
 
 Command line: ``python -m rtrlib.toy {sweep,interference,retention,levers} --help``.
 """
@@ -97,6 +102,13 @@ from rtrlib.toy.gradients import (
     task_gradient_norms,
 )
 from rtrlib.toy.interference import InterferenceConfig, run_interference
+from rtrlib.toy.interference_metrics import (
+    critical_widths,
+    fade_correlation,
+    fade_steps,
+    frequency_only_critical_width,
+    residual_law,
+)
 from rtrlib.toy.lever_costs import (
     LEVERS,
     cheapest_levers,
@@ -115,6 +127,7 @@ from rtrlib.toy.mixture import (
 )
 from rtrlib.toy.models import ACTIVATIONS, ModelBatch, derive_seed
 from rtrlib.toy.retention import RetentionConfig, run_retention
+from rtrlib.toy.retention_metrics import accumulation_ratio, forget_fraction, gap_effect
 from rtrlib.toy.schedules import BurstSchedule, IIDSchedule, MaskedSchedule, Schedule
 from rtrlib.toy.sweep import (
     SGD_COSINE,
@@ -144,5 +157,8 @@ __all__ = [
     # analyses
     "learning_times", "effective_width", "measured_critical_width", "common_pull",
     "retention_summary",
+    "residual_law", "fade_steps", "fade_correlation", "critical_widths",
+    "frequency_only_critical_width",
+    "forget_fraction", "accumulation_ratio", "gap_effect",
     "LEVERS", "setting_summary", "lever_table", "cheapest_levers", "lever_regimes",
 ]
