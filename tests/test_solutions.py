@@ -17,11 +17,6 @@ from rtrlib.book import ROOT, find_solutions, python_blocks, strip_solutions, to
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 240  # per solution
 
-# Solutions that fail today while their chapters are being made self-contained (issue 10).
-# THIS LIST MUST BE EMPTIED: the lead engineer empties it once the chapter work is merged.
-KNOWN_FAILING: dict[tuple[str, str], str] = {}
-
-
 def _solutions_with_code() -> list:
     params = []
     for chapter in toc_chapters():
@@ -30,10 +25,8 @@ def _solutions_with_code() -> list:
             blocks = python_blocks(sol.text)
             if not blocks:
                 continue
-            reason = KNOWN_FAILING.get((chapter, sol.label))
-            marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
             params.append(pytest.param(chapter, sol.label, "\n".join(blocks),
-                                       id=f"{chapter}:{sol.label}", marks=marks))
+                                       id=f"{chapter}:{sol.label}"))
     return params
 
 
