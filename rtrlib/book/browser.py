@@ -106,6 +106,11 @@ class Visit:
     external: list[str] = dataclasses.field(default_factory=list)
     math_ok: bool | None = None
     math_problem: str = ""
+    listening: bool = True  # off while tools (axe-core) run in the page: their requests are theirs
+
+    def note(self, kind: str, item: str) -> None:
+        if self.listening:
+            getattr(self, kind).append(item)
 
 
 def wait_for_math(page: Any, timeout_ms: int = MATH_TIMEOUT_MS) -> tuple[bool | None, str]:
@@ -137,13 +142,15 @@ def open_page(browser: Any, base: str, rel: str, viewport: dict[str, int] | None
         if r.request.url.startswith((base + "/", "data:", "blob:")):
             r.continue_()
         else:
-            visit.external.append(r.request.url)
+            visit.note("external", r.request.url)
             r.abort()
 
     page.route("**/*", route)
-    page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error"
+    page.on("console", lambda m: visit.note("console_errors", m.text) if m.type == "error"
             else None)
-    page.on("pageerror", lambda e: visit.console_errors.append(f"uncaught: {e}"))
+    page.on("pageerror", lambda e: visit.note("console_errors", f"uncaught: {e}"))
+    page.on("response", lambda r: visit.note("console_errors", f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 else None)
     if media:
         page.emulate_media(media=media)
     resp = page.goto(f"{base}/{rel}", wait_until="load")

@@ -48,9 +48,10 @@ def _configure(app: Any, config: Any) -> None:
     config.html_static_path.append(str(ASSETS / "static"))
     if not config.html_favicon:
         config.html_favicon = str(ASSETS / "favicon.svg")
-    options = config.html_theme_options
-    if not options.get("default_mode"):
-        options["default_mode"] = "light"
+    # pydata-sphinx-theme reads the colour mode from html_context; empty, its script logs
+    # "Got invalid theme mode" on a browser that has not chosen one yet
+    if not config.html_context.get("default_mode"):
+        config.html_context["default_mode"] = "light"
     if not _thebe_on(config):
         for listeners in app.events.listeners.values():
             for listener in list(listeners):
