@@ -13,28 +13,39 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import time
 from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+from rtrlib.runtime import configure_threads
+
+configure_threads()  # $RTRLIB_THREADS or $OMP_NUM_THREADS; before torch starts its threads
 
 import pandas as pd  # noqa: E402
 
-from rtrlib.lm.ladder import LadderConfig, final_metrics, run_injection_ladder  # noqa: E402
+from rtrlib.lm.injection import InjectionSchedule  # noqa: E402
+from rtrlib.lm.ladder import LadderConfig, run_injection_ladder  # noqa: E402
+from rtrlib.lm.presets import CPU_MINIATURE  # noqa: E402
+from rtrlib.lm.summaries import final_metrics  # noqa: E402
+from rtrlib.lm.tokenizer import TokenizerConfig  # noqa: E402
 
-BASE = LadderConfig(kinds=("cmp",), sizes=("medium",), frequencies=(0.015,), tokens=250_000,
-                    vocab_size=2048, seq_len=64, batch_size=16, lr=3e-3, eval_every=25)
+#: the chapter's first design: the CPU miniature with a larger vocabulary, longer sequences,
+#: larger batches, a smaller learning rate and 250k tokens
+BASE = LadderConfig(
+    base=CPU_MINIATURE.replace(
+        data=CPU_MINIATURE.data.replace(tokenizer=TokenizerConfig(vocab_size=2048), seq_len=64,
+                                        batch_size=16),
+        injection=InjectionSchedule(frequency=0.015), optim=CPU_MINIATURE.optim.replace(lr=3e-3)),
+    kinds=("cmp",), sizes=("medium",), frequencies=(0.015,), tokens=250_000)
 
-#: (what changed, overrides of the row before)
-STEPS: list[tuple[str, dict]] = [
+#: (what changed, overrides of the row before; dotted names reach into the base run)
+STEPS: list[tuple[str, dict[str, Any]]] = [
     ("first design", {}),
-    ("4 sequences per batch (4x the optimizer steps)", {"batch_size": 4}),
-    ("learning rate 6e-3", {"lr": 6e-3}),
+    ("4 sequences per batch (4x the optimizer steps)", {"base.data.batch_size": 4}),
+    ("learning rate 6e-3", {"base.optim.lr": 6e-3}),
     ("32-token sequences, 8 per batch, frequency 0.03 (one instance per sequence)",
-     {"seq_len": 32, "batch_size": 8, "frequencies": (0.03,)}),
-    ("vocabulary 1024", {"vocab_size": 1024}),
+     {"base.data.seq_len": 32, "base.data.batch_size": 8, "frequencies": (0.03,)}),
+    ("vocabulary 1024", {"base.data.tokenizer.vocab_size": 1024}),
     ("100k tokens (the cpu profile)", {"tokens": 100_000}),
     ("the cpu profile, largest rung", {"sizes": ("large",)}),
     ("the cpu profile, largest rung, frequency 0.015", {"frequencies": (0.015,)}),
@@ -44,25 +55,36 @@ STEPS: list[tuple[str, dict]] = [
 ]
 
 
+def replace_path(obj: Any, path: str, value: Any) -> Any:
+    """``obj`` with the field at the dotted ``path`` replaced (nested frozen configs)."""
+    head, _, rest = path.partition(".")
+    if rest:
+        value = replace_path(getattr(obj, head), rest, value)
+    return dataclasses.replace(obj, **{head: value})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/results/ch06_calibration.csv")
     args = ap.parse_args()
     rows, cfg = [], BASE
     for what, change in STEPS:
-        cfg = dataclasses.replace(cfg, **change)
+        for path, value in change.items():
+            cfg = replace_path(cfg, path, value)
         t0 = time.perf_counter()
         df = run_injection_ladder(cfg, progress=False)
         fm = final_metrics(df).iloc[0]
         ev = df[df.record == "eval"]
-        rows.append({"change": what, "size": cfg.sizes[0], "vocab_size": cfg.vocab_size,
-                     "seq_len": cfg.seq_len, "batch_size": cfg.batch_size, "lr": cfg.lr,
+        run = cfg.runs()[0]
+        rows.append({"change": what, "size": cfg.sizes[0],
+                     "vocab_size": run.data.tokenizer.vocab_size, "seq_len": run.data.seq_len,
+                     "batch_size": run.data.batch_size, "lr": run.optim.lr,
                      "frequency": cfg.frequencies[0], "tokens": cfg.tokens,
                      "steps": cfg.steps, "instances": int(fm["instances"]),
                      "test_acc": round(float(fm["test_acc"]), 3),
                      "best_test_acc": round(float(ev["test_acc"].max()), 3),
                      "train_acc": round(float(fm["train_acc"]), 3),
-                     "train_seconds": round(df.attrs["meta"][0]["train_seconds_session"], 1),
+                     "train_seconds": round(df.attrs["meta"][0]["train_seconds"], 1),
                      "wall_seconds": round(time.perf_counter() - t0, 1)})
         print(rows[-1], flush=True)
     out = Path(args.out)

@@ -1,7 +1,7 @@
 """Training-step throughput: the chapter's pipeline against a bare OLMo-core step.
 
 Both sides train the same OLMo-core model (``--size``; vocabulary, sequence length and batch of
-chapter 6's cpu profile, the defaults of :class:`rtrlib.lm.ladder.LadderConfig`) for the same
+chapter 6's cpu profile, :data:`rtrlib.lm.presets.CPU_MINIATURE`) for the same
 number of steps from the same initialisation:
 
 - bare: a pre-built batch tensor; forward, cross-entropy, backward, AdamW step;
@@ -20,26 +20,28 @@ tokens/s over bare tokens/s; the target is >= 0.9).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+from rtrlib.runtime import configure_threads
+
+configure_threads()  # $RTRLIB_THREADS or $OMP_NUM_THREADS; before torch starts its threads
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from rtrlib.lm.injection import InjectionConfig  # noqa: E402
+from rtrlib.lm.config import EvaluationConfig  # noqa: E402
+from rtrlib.lm.injection import InjectionSchedule  # noqa: E402
 from rtrlib.lm.ladder import LadderConfig  # noqa: E402
 from rtrlib.lm.models import build_model, param_counts  # noqa: E402
+from rtrlib.lm.presets import CPU_MINIATURE  # noqa: E402
 from rtrlib.lm.tokenizer import TokenData  # noqa: E402
-from rtrlib.lm.train import RunConfig, train_run  # noqa: E402
+from rtrlib.lm.train import train_run  # noqa: E402
 from rtrlib.store import Store  # noqa: E402
 
-CHAPTER = LadderConfig()
-VOCAB = CHAPTER.vocab_size
+VOCAB = CPU_MINIATURE.data.tokenizer.vocab_size
+TOP_FREQUENCY = max(LadderConfig().frequencies)
 
 
 def bare_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int) -> float:
@@ -62,13 +64,15 @@ def bare_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int) -> 
 
 def pipeline_seconds(size: str, steps: int, seq_len: int, batch: int, seed: int,
                      data: TokenData, grad_every: int = 0) -> tuple[float, float]:
-    cfg = RunConfig(kind="cmp", size=size,
-                    injection=InjectionConfig(frequency=max(CHAPTER.frequencies)),
-                    seq_len=seq_len, batch_size=batch, steps=steps, eval_every=10**6,
-                    ckpt_every=10**6, seed=seed, grad_every=grad_every, warmup=5)
+    cfg = CPU_MINIATURE.replace(
+        size=size, injection=InjectionSchedule(frequency=TOP_FREQUENCY),
+        data=CPU_MINIATURE.data.replace(seq_len=seq_len, batch_size=batch), steps=steps,
+        evaluation=EvaluationConfig(eval_every=10**6, grad_every=grad_every),
+        checkpoint_every=10**6, seed=seed,
+        optim=CPU_MINIATURE.optim.replace(lr=3e-3, warmup=5))
     with tempfile.TemporaryDirectory() as tmp:
         res = train_run(cfg, data, Store(tmp), progress=False)
-    return res.meta["train_seconds_session"], res.meta["grad_seconds_session"]
+    return res.meta["train_seconds"], res.meta["grad_seconds"]
 
 
 def main() -> None:
@@ -76,10 +80,9 @@ def main() -> None:
     p.add_argument("--size", default="medium")
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--seq-len", type=int, default=CHAPTER.seq_len)
-    p.add_argument("--batch", type=int, default=CHAPTER.batch_size)
+    p.add_argument("--seq-len", type=int, default=CPU_MINIATURE.data.seq_len)
+    p.add_argument("--batch", type=int, default=CPU_MINIATURE.data.batch_size)
     a = p.parse_args()
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     stream = np.random.default_rng(0).integers(1, VOCAB, size=2_000_000).astype(np.uint16)
     data = TokenData(tokens=stream, tokenizer_json="", corpus_meta={"source": "random"},
                      vocab_size=VOCAB)

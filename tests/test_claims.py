@@ -135,6 +135,19 @@ def test_entry_commits_name_the_commit_that_last_changed_each_entry(tmp_path: Pa
     assert entry_commits(tmp_path) == {"demo-claim": second, "demo-check": first}
     reg.write_text(CLAIM)
     assert entry_commits(tmp_path)["demo-claim"] == "uncommitted"
+    # an entry registered on a branch keeps its branch commit after a merge
+    git("checkout", "-q", "--", "chapters/claims.yaml")
+    git("checkout", "-qb", "side")
+    extra = CLAIM.split("- id: demo-check")[1]
+    reg.write_text("- id: side-check" + extra + reg.read_text())
+    git("commit", "-qam", "register side-check on a branch")
+    side = git("rev-parse", "--short", "HEAD")
+    git("checkout", "-q", "-")
+    reg.write_text(reg.read_text().replace("statement: the frontier has exponent alpha",
+                                           "statement: the frontier's exponent is alpha"))
+    git("commit", "-qam", "reword demo-check")
+    git("merge", "-q", "--no-edit", "side")
+    assert entry_commits(tmp_path)["side-check"] == side
 
 
 def test_ledger_page_counts_paper_book_and_checks_apart() -> None:
@@ -154,6 +167,7 @@ def test_ledger_page_counts_paper_book_and_checks_apart() -> None:
     page = render_ledger(rows, "cpu")
     assert "The paper's claims (1):** **1** reproduced, **0** inconclusive" in page
     assert "The book's own findings (1):** **0** reproduced, **1** inconclusive" in page
-    assert "Derivations checked by SymPy (1):** **1** verified, **0** failed" in page
+    assert "Derivations checked (1):** **1** verified, **0** failed" in page
     # the verdict is the first column of every table, so it is never scrolled out of view
-    assert all(t.split("<th>")[1].startswith("verdict") for t in page.split("<table")[1:])
+    assert all(t.split("<th scope=\"col\">")[1].startswith("verdict")
+               for t in page.split("<table")[1:])

@@ -1,7 +1,6 @@
 """Training: determinism, exact resume after a kill, the ladder cache, and 2-rank torchrun."""
 
 import ast
-import json
 import os
 import signal
 import socket
@@ -15,12 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rtrlib.lm.config import EvaluationConfig, OLMoRunConfig, TextDataConfig
 from rtrlib.lm.corpus import CorpusConfig
-from rtrlib.lm.injection import InjectionConfig
-from rtrlib.lm.ladder import LadderConfig, final_metrics, run_injection_ladder
+from rtrlib.lm.injection import InjectionSchedule
+from rtrlib.lm.ladder import LadderConfig, run_injection_ladder
+from rtrlib.lm.summaries import final_metrics
 from rtrlib.lm.tokenizer import TokenizerConfig, load_token_data
-from rtrlib.lm.train import RunConfig, run_key, train_run
-from rtrlib.store import Store
+from rtrlib.lm.train import run_key, train_run
+from rtrlib.store import CHECKPOINT_SUFFIX, Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,36 +46,43 @@ def text(tmp_path_factory):
     return _write_text(tmp_path_factory.mktemp("lm") / "text.txt")
 
 
-def _cfg(text: Path, **kw) -> RunConfig:
-    base = dict(size="tiny", steps=12, eval_every=4, ckpt_every=4, seq_len=32, batch_size=8,
-                injection=InjectionConfig(frequency=0.01),
-                tokenizer=TokenizerConfig(corpus=CorpusConfig(source="files",
-                                                              paths=(str(text),)),
-                                          vocab_size=512))
-    base.update(kw)
-    return RunConfig(**base)
+def _data(text: Path) -> TextDataConfig:
+    corpus = CorpusConfig(source="files", paths=(str(text),))
+    return TextDataConfig(tokenizer=TokenizerConfig(corpus=corpus, vocab_size=512))
+
+
+def _cfg(text: Path, grad_every: int = 0, **kw) -> OLMoRunConfig:
+    return OLMoRunConfig(size="tiny", steps=12, checkpoint_every=4, data=_data(text),
+                         evaluation=EvaluationConfig(eval_every=4, grad_every=grad_every),
+                         injection=InjectionSchedule(frequency=0.01), **kw)
 
 
 def test_deterministic_and_exact_resume(text, tmp_path):
     cfg = _cfg(text, grad_every=3)
-    data = load_token_data(cfg.tokenizer, Store(tmp_path / "tok"))
+    data = load_token_data(cfg.data.tokenizer, Store(tmp_path / "tok"))
     a = train_run(cfg, data, Store(tmp_path / "a"), progress=False)
     b = train_run(cfg, data, Store(tmp_path / "b"), progress=False)
     pd.testing.assert_frame_equal(a.history, b.history)
-    part = train_run(cfg, data, Store(tmp_path / "c"), progress=False, stop_after=5)
-    assert not part.meta["finished"] and part.history.step.max() == 4
-    c = train_run(cfg, data, Store(tmp_path / "c"), progress=False)
+    store = Store(tmp_path / "c")
+    assert train_run(cfg, data, store, progress=False, stop_at=5) is None
+    partial = store.load(run_key(cfg) + CHECKPOINT_SUFFIX)
+    assert partial["trainer"]["step"] == 5 and partial["state"]["history"][-1]["step"] == 4
+    c = train_run(cfg, lambda: data, store, progress=False)
     pd.testing.assert_frame_equal(a.history, c.history)
     pd.testing.assert_frame_equal(a.grads, c.grads)
+    assert store.load(run_key(cfg) + CHECKPOINT_SUFFIX) is None  # finished: result only
     assert len(a.grads) == 4 and a.history.lm_loss.iloc[-1] < a.history.test_loss.iloc[0]
     assert a.meta["corpus"]["sha256"] and a.meta["params"] > a.meta["non_embedding"]
+    # a stored result is returned without training (the data loader is never called)
+    again = train_run(cfg, lambda: pytest.fail("trained again"), store, progress=False)
+    pd.testing.assert_frame_equal(a.history, again.history)
 
 
 def test_ladder_is_cached_and_tidy(text, tmp_path):
-    lad = LadderConfig(sizes=("tiny",), frequencies=(0.01, 0.0), tokens=8 * 32 * 8,
-                       seq_len=32, batch_size=8, vocab_size=512, corpus_source="files",
-                       corpus_paths=(str(text),), eval_every=4)
-    data = load_token_data(lad.tokenizer(), Store(tmp_path / "tok"))
+    base = _cfg(text)
+    lad = LadderConfig(base=base, sizes=("tiny",), frequencies=(0.01, 0.0), tokens=8 * 32 * 8)
+    assert [r.optim.warmup for r in lad.runs()] == [2, 2] and lad.runs()[0].steps == 8
+    data = load_token_data(base.data.tokenizer, Store(tmp_path / "tok"))
     store = Store(tmp_path / "s")
     t0 = time.perf_counter()
     df = run_injection_ladder(lad, store=store, data=data, progress=False)
@@ -96,18 +104,23 @@ def _launch(args, cache, out, env_extra=None):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def _options(text: Path, steps: int, eval_every: int, checkpoint_every: int) -> list[str]:
+    return ["--size", "tiny", "--steps", str(steps), "--evaluation.eval-every", str(eval_every),
+            "--checkpoint-every", str(checkpoint_every), "--data.seq-len", "32",
+            "--data.batch-size", "8", "--injection.frequency", "0.01",
+            "--data.tokenizer.vocab-size", "512", "--data.tokenizer.corpus.source", "files",
+            "--data.tokenizer.corpus.paths", str(text)]
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_exactly(text, tmp_path):
-    cfg = json.dumps({"size": "tiny", "steps": 400, "eval_every": 50, "ckpt_every": 10,
-                      "seq_len": 32, "batch_size": 8, "frequency": 0.01, "vocab_size": 512,
-                      "tokenizer": {"corpus": {"source": "files", "paths": [str(text)]}}})
-    cmd = [sys.executable, "-m", "rtrlib.lm", "train", "--config", cfg]
+    cmd = [sys.executable, "-m", "rtrlib.lm", "train", *_options(text, 400, 50, 10)]
     full = _launch(cmd, tmp_path / "full", tmp_path / "full.csv")
     assert full.wait(600) == 0, full.stdout.read()
     cache = tmp_path / "killed"
     proc = _launch(cmd, cache, tmp_path / "k.csv")
     deadline = time.time() + 300
-    while time.time() < deadline and not list(cache.glob("lm-ckpt-*.rtr")):
+    while time.time() < deadline and not list(cache.glob(f"lm-run-*{CHECKPOINT_SUFFIX}.rtr")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -120,10 +133,8 @@ def test_killed_run_resumes_exactly(text, tmp_path):
 
 @pytest.mark.slow
 def test_two_rank_gloo_torchrun_matches_single_process_and_resumes(text, tmp_path):
-    cfg = json.dumps({"size": "tiny", "steps": 16, "eval_every": 4, "ckpt_every": 4,
-                      "seq_len": 32, "batch_size": 8, "frequency": 0.01, "vocab_size": 512,
-                      "tokenizer": {"corpus": {"source": "files", "paths": [str(text)]}}})
-    single = _launch([sys.executable, "-m", "rtrlib.lm", "train", "--config", cfg],
+    opts = _options(text, 16, 4, 4)
+    single = _launch([sys.executable, "-m", "rtrlib.lm", "train", *opts],
                      tmp_path / "s", tmp_path / "single.csv")
     assert single.wait(600) == 0, single.stdout.read()
     with socket.socket() as sock:  # a free port for the rendezvous
@@ -131,11 +142,13 @@ def test_two_rank_gloo_torchrun_matches_single_process_and_resumes(text, tmp_pat
         port = sock.getsockname()[1]
     torchrun = [str(Path(sys.executable).parent / "torchrun"), "--nproc-per-node", "2",
                 "--master-addr", "127.0.0.1", "--master-port", str(port), "-m", "rtrlib.lm",
-                "train", "--config", cfg]
-    # first session stops after 6 steps (checkpoint at 4 and 6), the second resumes
-    first = _launch(torchrun + ["--stop-after", "6"], tmp_path / "d", tmp_path / "d1.csv")
+                "train", *opts]
+    # first session stops at step 6 (checkpoints at 4 and 6), the second resumes
+    first = _launch(torchrun + ["--stop-at", "6"], tmp_path / "d", tmp_path / "d1.csv")
     assert first.wait(600) == 0, first.stdout.read()
-    assert pd.read_csv(tmp_path / "d1.csv").step.max() == 4
+    assert not (tmp_path / "d1.csv").exists()
+    [ckpt] = (tmp_path / "d").glob(f"lm-run-*{CHECKPOINT_SUFFIX}.rtr")
+    assert Store(tmp_path / "d").load(ckpt.name[:-4])["trainer"]["step"] == 6
     second = _launch(torchrun, tmp_path / "d", tmp_path / "ddp.csv")
     assert second.wait(600) == 0, second.stdout.read()
     a, b = pd.read_csv(tmp_path / "single.csv"), pd.read_csv(tmp_path / "ddp.csv")
@@ -144,5 +157,8 @@ def test_two_rank_gloo_torchrun_matches_single_process_and_resumes(text, tmp_pat
     np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-4)
 
 
-def test_run_key_depends_on_config(text):
-    assert run_key(_cfg(text)) != run_key(_cfg(text, seed=1))
+def test_run_key_depends_on_what_changes_the_result(text):
+    cfg = _cfg(text)
+    assert run_key(cfg) != run_key(cfg.replace(seed=1))
+    assert run_key(cfg) != run_key(cfg.replace(optim=cfg.optim.replace(lr=1e-3)))
+    assert run_key(cfg) == run_key(cfg.replace(checkpoint_every=7))  # resume is exact

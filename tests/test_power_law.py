@@ -255,3 +255,35 @@ def test_kernel_free_player_needs_no_network():
 
     page = kernel_free(lambda fig, a: fig.add_subplot().plot([0, a]), "a", [1.0, 2.0]).data
     assert "https://" not in page and "http://" not in page
+
+
+def test_vanishes_verifies_chapter_1s_identities_and_refuses_wrong_closed_forms(d):
+    """The checks chapter 1 records: each right closed form vanishes, a wrong one does not."""
+    N, D, C, L0, A = sym.N, sym.D, sym.C, sym.L0, sym.A
+    al, be, ga, N_l = sym.alpha, sym.beta, sym.gamma, sym.N_l
+    along = d.loss.subs(D, C / (6 * N))
+    assert sym.vanishes(sp.diff(along, N).subs(N, d.params_opt))
+    assert not sym.vanishes(sp.diff(along, N).subs(N, 2 * d.params_opt))
+    lc = d.loss.subs(D, d.tokens_opt)
+    assert sym.vanishes(lc - (L0 + A * (1 + al / be) * N**-al))
+    assert not sym.vanishes(lc - (L0 + A * (1 + be / al) * N**-al))
+    assert not sym.vanishes(lc - (L0 + A * (1 + al / be) * N**-ga))
+
+    def lc_of(n):
+        return d.compute_optimal_loss.subs(N, n)
+
+    def linf_of(n):
+        return d.infinite_data_loss.subs(N, n)
+
+    assert sym.vanishes(linf_of(N_l * (1 + al / be) ** (-1 / al)) - lc_of(N_l))
+    assert not sym.vanishes(linf_of(N_l * (1 + al / be) ** (-1 / be)) - lc_of(N_l))
+    x = sp.Symbol("x", positive=True)
+    share = (linf_of(x * N_l) - lc_of(N_l)) / (lc_of(x * N_l) - lc_of(N_l))
+    lim = sp.limit(share, x, 0, "+")
+    assert sym.vanishes(lim - be / (al + be)) and not sym.vanishes(lim - al / (al + be))
+    n_ref = sp.Symbol("N_ref", positive=True)
+    r_emp = d.threshold_ratio_empirical_eps0.subs(sym.A_C,
+                                                  A * (1 + al / be) * n_ref ** (ga - al))
+    assert sym.vanishes(r_emp - (1 + al / be) ** (-1 / al) * (n_ref / N_l) ** (1 - ga / al))
+    assert not sym.vanishes(r_emp - (1 + al / be) ** (-1 / al) * (n_ref / N_l) ** (1 - al / ga))
+    assert sym.vanishes(r_emp.subs(ga, al) - d.threshold_ratio_eps0)

@@ -78,13 +78,36 @@ def execution_key(source: str, params: dict[str, Any], registry: str = "") -> st
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def kernel_environment(root: Path, profile: str) -> dict[str, str]:
+def kernel_environment(root: Path, profile: str, device: str = "cpu") -> dict[str, str]:
     """The variables a chapter's kernel gets on top of ours: thread settings
-    (:func:`rtrlib.runtime.thread_environment`), the profile, and a ``PYTHONPATH`` that puts the
-    book's root and then this rtrlib first, so the kernel imports the code the key covers."""
+    (:func:`rtrlib.runtime.thread_environment`), the profile and device (claims record them),
+    and a ``PYTHONPATH`` that puts the book's root and then this rtrlib first, so the kernel
+    imports the code the key covers."""
     paths = [str(root), str(ROOT), os.environ.get("PYTHONPATH", "")]
     return {**thread_environment(), "RTRLIB_BOOK_PROFILE": profile,
+            "RTRLIB_BOOK_DEVICE": device,
             "PYTHONPATH": os.pathsep.join(dict.fromkeys(p for p in paths if p))}
+
+
+def device_info(device: str) -> dict[str, str]:
+    """What the chapter ran on: for ``cuda`` the GPU's name, memory and driver (from
+    ``nvidia-smi``), for ``cpu`` the processor, core count and memory."""
+    if device.startswith("cuda"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                                  "--format=csv,noheader"], capture_output=True, text=True,
+                                 check=True, timeout=30).stdout.strip().splitlines()[0]
+            name, memory, driver = (x.strip() for x in out.split(","))
+            return {"name": name, "memory": memory, "driver": driver}
+        except (OSError, subprocess.SubprocessError, IndexError, ValueError):
+            return {"name": "unknown GPU", "memory": "unknown", "driver": "unknown"}
+    mem = "unknown"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
+                  if ln.startswith("MemTotal:"))
+        mem = f"{kb / 2**20:.0f} GiB"
+    return {"name": platform.processor() or platform.machine(),
+            "cores": str(os.cpu_count() or "unknown"), "memory": mem}
 
 
 @contextlib.contextmanager
@@ -148,6 +171,7 @@ def _record(out_path: Path, chapter: str, params: dict[str, Any], key: str, stat
     done.metadata[META] = {
         "chapter": chapter, "profile": params["profile"], "device": params["device"],
         "params": params, "exec_key": key, "status": status, "error": error,
+        "device_info": device_info(params["device"]),
         "wall_time_s": round(wall, 2), "versions": versions(), "git_commit": git_commit(root),
         "executed_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -198,7 +222,7 @@ def execute_chapter(chapter: str, params: dict[str, Any], out_dir: Path, *,
     start = time.perf_counter()
     error: str | None = None
     try:
-        with _environment(kernel_environment(root, params["profile"])):
+        with _environment(kernel_environment(root, params["profile"], params["device"])):
             pm.execute_notebook(str(in_path), str(out_path), parameters=params,
                                 kernel_name=kernel or _kernel_name(),
                                 cwd=str(root / "chapters"), progress_bar=progress,

@@ -110,8 +110,12 @@ def render_execution_report(notebooks: dict[str, Any], runs: dict[str, ChapterRu
         elif run and run.status == "cached":
             status = "ok (cached)"
         name = f"{{doc}}`{chapter} <../chapters/{chapter}>`" if nb is not None else chapter
+        info = meta.get("device_info") or {}
+        device = meta.get("device", "-")
+        if info:
+            device += " (" + ", ".join(f"{k} {v}" for k, v in info.items()) + ")"
         rows.append(f"| {name} | {meta.get('profile', '-')} "
-                    f"| {meta.get('device', '-')} | {fmt_seconds(meta.get('wall_time_s'))} "
+                    f"| {device} | {fmt_seconds(meta.get('wall_time_s'))} "
                     f"| {status} | {meta.get('executed_at', '-')} "
                     f"| `{meta.get('git_commit', '-')}` |")
         vers = vers or meta.get("versions", {})

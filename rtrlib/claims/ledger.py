@@ -60,7 +60,8 @@ def ledger_rows(entries: Iterable[dict[str, Any]], commits: dict[str, str]) -> l
         if e.get("kind") == "check":
             row.update(control=None, control_value=None, measured=None, interval=None,
                        n_seeds=0)
-        for k in ("seeds", "values", "detail", "reason", "control_verdict", "profile"):
+        for k in ("seeds", "values", "detail", "reason", "control_verdict", "profile",
+                  "device"):
             row[k] = e.get(k)
         rows.append(_json_safe(row))
     return rows
@@ -88,31 +89,38 @@ def _cell(text: Any) -> str:
     return html.escape("" if text is None else str(text))
 
 
+def _details(r: dict) -> str:
+    parts = [("metric (per seed)", r.get("metric")), ("control", r.get("control")),
+             ("this run", r.get("detail")), ("why this verdict", r.get("reason")),
+             ("run", f"profile {r.get('profile')}, device {r.get('device')}")]
+    items = "".join(f"<dt>{h}</dt><dd>{_cell(v)}</dd>" for h, v in parts if v)
+    return f"<details><summary>details</summary><dl>{items}</dl></details>" if items else ""
+
+
 def _table(rows: list[dict], checks: bool) -> str:
-    head = ["verdict", "claim", "measured [min, max]", "control", "criterion", "registry"]
+    head = ["verdict", "claim", "measured", "control", "criterion", "registry"]
     if checks:
-        head = ["verdict", "check", "registry"]
+        head = ["verdict", "derivation", "registry"]
     out = ['<div class="rtr-ledger-wrap"><table class="rtr-ledger"><thead><tr>']
-    out += [f"<th>{h}</th>" for h in head]
+    out += [f'<th scope="col">{h}</th>' for h in head]
     out.append("</tr></thead><tbody>")
     for r in sorted(rows, key=lambda r: (r["chapter"], _ORDER.get(r["verdict"], 3), r["id"])):
         link = f'<a href="../chapters/{r["chapter"]}.html">{_cell(r["chapter"])}</a>'
-        claim = (f'<strong>{_cell(r["statement"])}</strong><br><small><code>{_cell(r["id"])}'
-                 f"</code> · {link} · paper: {_cell(r['paper_ref'])}</small>")
-        if r.get("detail"):
-            claim += f"<br><small>{_cell(r['detail'])}</small>"
+        claim = (f'{_cell(r["statement"])}<br><small><code>{_cell(r["id"])}</code> · {link}'
+                 f" · paper: {_cell(r['paper_ref'])}</small>{_details(r)}")
         verdict = (f'<span class="rtr-verdict rtr-{r["verdict"].replace(" ", "-")}">'
                    f"{_cell(r['verdict'])}</span>")
+        commit = f"<code>{_cell(r['registry_commit'])}</code>"
         if checks:
-            cells = [verdict, claim, f"<code>{_cell(r['registry_commit'])}</code>"]
+            cells = [verdict, claim, commit]
         else:
-            lo, hi = r["interval"]
-            measured = (f"{fmt(r['measured'])} [{fmt(lo)}, {fmt(hi)}]<br>"
-                        f"<small>{r['n_seeds']} seed(s)</small>")
-            control = (f"{_cell(r['control'])}: <strong>{fmt(r['control_value'])}</strong>"
-                       f"<br><small>{_cell(r.get('control_verdict'))}</small>")
-            cells = [verdict + f"<br><small>{_cell(r.get('reason'))}</small>", claim, measured,
-                     control, _cell(r["criterion"]), f"<code>{_cell(r['registry_commit'])}</code>"]
+            lo, hi = r["interval"] or (None, None)
+            measured = (f"{fmt(r['measured'])}<br><small>[{fmt(lo)}, {fmt(hi)}], "
+                        f"{r['n_seeds']} seed(s)</small>")
+            control = (f"{fmt(r['control_value'])}<br><small>"
+                       f"{_cell(r.get('control_verdict'))}</small>")
+            cells = [verdict, claim, measured, control,
+                     _cell(r.get("threshold") or r["criterion"]), commit]
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
@@ -130,12 +138,17 @@ def render_ledger(rows: list[dict], profile: str) -> str:
     lines = [f"Profile of this build: **{profile}**. "
              f"**The paper's claims ({len(paper)}):** {_counts(paper, three)}. "
              f"**The book's own findings ({len(book)}):** {_counts(book, three)}. "
-             f"**Derivations checked by SymPy ({len(checks)}):** "
+             f"**Derivations checked ({len(checks)}):** "
              f"{_counts(checks, ('verified', 'failed'))}.", ""]
     for title, part, is_check in (("The paper's claims", paper, False),
                                   ("The book's own findings", book, False),
-                                  ("Derivations checked by SymPy", checks, True)):
+                                  ("Derivations checked", checks, True)):
         if part:
             lines += [f"## {title}", "", "```{raw} html", _table(part, is_check), "```", ""]
+    lines += ["Each row: the verdict (reproduced only when the criterion holds over the whole "
+              "seed interval and the control fails it), the claim, the measured mean with its "
+              "min-max over seeds, the control's value, the criterion fixed before the run and "
+              "the registry commit in which the entry last changed. *details* opens the metric, "
+              "the control and the numbers of this run.", ""]
     lines += ["The same rows, machine-readable: [`_static/claims.json`](../_static/claims.json)."]
     return "\n".join(lines) + "\n"

@@ -53,9 +53,12 @@ def _spec(claim_id: str, kind: str) -> ClaimSpec:
 def _entry_base(spec: ClaimSpec) -> dict[str, Any]:
     return {"id": spec.id, "chapter": spec.chapter, "source": spec.source, "kind": spec.kind,
             "paper_ref": spec.paper_ref, "statement": spec.statement,
-            "criterion": spec.criterion_text, "control": spec.control,
+            "criterion": spec.criterion_text, "control": spec.control, "metric": spec.metric,
+            "threshold": (f"{spec.criterion.op} {spec.criterion.threshold:g}"
+                          if spec.criterion else ""),
             "registered_seeds": list(spec.seeds),
-            "profile": os.environ.get("RTRLIB_BOOK_PROFILE", "interactive")}
+            "profile": os.environ.get("RTRLIB_BOOK_PROFILE", "interactive"),
+            "device": os.environ.get("RTRLIB_BOOK_DEVICE", "unknown")}
 
 
 def record(claim_id: str, values: Sequence[float], control: Sequence[float], *,
@@ -94,8 +97,8 @@ def record_check(check_id: str, verified: bool, *, detail: str = "",
         raise ParameterError("verified", verified, "a bool computed by the chapter")
     entry = {**_entry_base(spec), "detail": detail, "n_seeds": 0, "values": [],
              "seeds": [], "verdict": "verified" if verified else "failed",
-             "reason": "SymPy simplified the difference to zero" if verified else
-             "SymPy did not reduce the difference to zero"}
+             "reason": "the chapter's symbolic (and, where stated, numerical) check passed"
+             if verified else "the chapter's symbolic or numerical check failed"}
     if display:
         _show(entry)
     return verified

@@ -150,35 +150,48 @@ def load_registry(root: Path | None = None) -> dict[str, ClaimSpec]:
 
 def entry_commits(root: Path | None = None) -> dict[str, str]:
     """Per entry id: the short commit in which that entry last changed (``uncommitted`` if the
-    working file differs from HEAD for it; ``unknown`` without git history)."""
+    working file differs from HEAD for it; ``unknown`` without git history).
+
+    A commit changed an entry when the entry differs from its version in every parent, so a
+    merge that only brings an entry over from one side is not counted as its change.
+    """
     root = root or _ROOT
     path = registry_path(root)
     rel = path.relative_to(root).as_posix()
-    current = {k: v for k, v in _raw_entries(path.read_text()).items()}
+    current = _raw_entries(path.read_text())
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, text=True, capture_output=True,
+                              check=True).stdout
+
+    versions: dict[str, dict[str, Any]] = {}
+
+    def at(sha: str) -> dict[str, Any]:
+        if sha not in versions:
+            try:
+                versions[sha] = _raw_entries(git("show", f"{sha}:{rel}"))
+            except (subprocess.CalledProcessError, yaml.YAMLError):
+                versions[sha] = {}
+        return versions[sha]
+
     try:
-        shas = subprocess.run(["git", "log", "--format=%h", "--", rel], cwd=root, text=True,
-                              capture_output=True, check=True).stdout.split()
+        log = [ln.split() for ln in git("log", "--full-history", "--format=%H %P", "--",
+                                        rel).splitlines() if ln.strip()]
+        head = git("rev-parse", "HEAD").strip()
     except (OSError, subprocess.CalledProcessError):
         return dict.fromkeys(current, "unknown")
-    versions: list[tuple[str, dict[str, Any]]] = []
-    for sha in shas:
-        try:
-            text = subprocess.run(["git", "show", f"{sha}:{rel}"], cwd=root, text=True,
-                                  capture_output=True, check=True).stdout
-            versions.append((sha, _raw_entries(text)))
-        except (subprocess.CalledProcessError, yaml.YAMLError):
-            versions.append((sha, {}))
     out: dict[str, str] = {}
     for cid, entry in current.items():
-        if not versions or versions[0][1].get(cid) != entry:
+        if at(head).get(cid) != entry:
             out[cid] = "uncommitted"
             continue
-        last = versions[0][0]
-        for sha, entries in versions:   # newest first: walk back while the entry is the same
-            if entries.get(cid) != entry:
+        out[cid] = "unknown"
+        for sha, *parents in log:        # newest first
+            if at(sha).get(cid) != entry:
+                continue
+            if not parents or all(at(p).get(cid) != entry for p in parents):
+                out[cid] = sha[:7]
                 break
-            last = sha
-        out[cid] = last
     return out
 
 

@@ -1,16 +1,18 @@
-"""The scaled-down OLMo task-injection run (see issue 5).
+"""The scaled-down OLMo task-injection run (chapter 6).
 
-Modules: :mod:`~rtrlib.lm.corpus` (background text), :mod:`~rtrlib.lm.tokenizer` (byte-level
-BPE), :mod:`~rtrlib.lm.tasks` (T_CMP, T_ADD), :mod:`~rtrlib.lm.injection` (batches and
-schedules), :mod:`~rtrlib.lm.models` (the OLMo-core ladder), :mod:`~rtrlib.lm.train` (training
-with checkpoints, resume and data parallelism), :mod:`~rtrlib.lm.analysis` (accuracy, probes,
-gradient decomposition), :mod:`~rtrlib.lm.ladder` (the size x frequency sweep).
+Start at :mod:`~rtrlib.lm.ladder` (the size x frequency sweep chapter 6 runs) and
+:mod:`~rtrlib.lm.config` (what one run is made of). Then:
+
+- data: :mod:`~rtrlib.lm.corpus` (background text), :mod:`~rtrlib.lm.tokenizer` (byte-level
+  BPE and the token stream), :mod:`~rtrlib.lm.tasks` (T_CMP, T_ADD),
+  :mod:`~rtrlib.lm.injection` (batches and injection schedules);
+- training: :mod:`~rtrlib.lm.models` (the OLMo-core ladder), :mod:`~rtrlib.lm.trainer` (one
+  update), :mod:`~rtrlib.lm.train` (a run to the end: checkpoints, resume, data parallelism),
+  :mod:`~rtrlib.lm.presets` (named settings);
+- measurements: :mod:`~rtrlib.lm.evaluation` (accuracy, loss), :mod:`~rtrlib.lm.probes`
+  (order probe, Fourier modes), :mod:`~rtrlib.lm.gradients` (the gradient split),
+  :mod:`~rtrlib.lm.summaries` (what the chapter reads off a sweep's table);
+- the command line: ``python -m rtrlib.lm {train,ladder,sizes} --help``.
+
+Importing this package changes no thread settings (see :mod:`rtrlib.runtime`).
 """
-
-import os
-
-# OpenMP threads that busy-wait collapse throughput when the 2 cores are shared with other
-# jobs (measured 10x slower); passive waiting costs nothing when the machine is idle. Only
-# effective when set before torch is first imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OMP_NUM_THREADS", "2")

@@ -23,14 +23,16 @@ import numpy as np
 from rtrlib.lm.tasks import Task
 from rtrlib.params import ParameterError, require_float, require_int
 
-__all__ = ["InjectionConfig", "Batch", "background_batch", "plan_injection", "make_batch"]
+__all__ = ["InjectionSchedule", "TokenBatch", "background_batch", "plan_injection",
+           "make_token_batch", "INSTANCE_LEN"]
 
 INSTANCE_LEN = 4  # TOK1 TOK2 LABEL EOD
 
 
 @dataclasses.dataclass(frozen=True)
-class InjectionConfig:
-    """Instances per training token, and the schedule (0 = i.i.d., n = n-batch bursts)."""
+class InjectionSchedule:
+    """When task instances enter the stream: ``frequency`` instances per training token, and
+    ``gap`` (0 = i.i.d., n = a burst every n batches at the same global frequency)."""
 
     frequency: float = 1e-3
     gap: int = 0
@@ -50,6 +52,7 @@ class InjectionConfig:
         return int(round(self.gap * self.per_batch(seq_len, batch_size)))
 
     def validate_for(self, seq_len: int, batch_size: int) -> None:
+        """Refuse a schedule that does not fit batches of ``batch_size`` x ``seq_len``."""
         if self.per_sequence(seq_len) > 1.0:
             raise ParameterError("frequency", self.frequency,
                                  f"<= 1/seq_len = {1 / seq_len:.3g} (one instance per sequence)")
@@ -59,7 +62,7 @@ class InjectionConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class Batch:
+class TokenBatch:
     """One training batch: ``tokens`` (B, L+1); ``task_mask`` (B, L) marks the predictions of
     task tokens (targets TOK2, LABEL, EOD of an injected instance); ``instances`` the injected
     rows of the train split, ``rows`` the batch rows that carry them."""
@@ -82,31 +85,31 @@ def background_batch(stream: np.ndarray, step: int, batch_size: int, seq_len: in
     return np.stack([stream[s: s + seq_len + 1] for s in starts]).astype(np.int64)
 
 
-def plan_injection(cfg: InjectionConfig, step: int, batch_size: int, seq_len: int,
+def plan_injection(schedule: InjectionSchedule, step: int, batch_size: int, seq_len: int,
                    n_train: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Which rows of batch ``step`` carry an instance, and which train instances (indices)."""
     rng = np.random.default_rng([seed, step, 1])
-    if cfg.frequency == 0:
+    if schedule.frequency == 0:
         rows = np.zeros(0, dtype=np.int64)
-    elif cfg.gap == 0:
-        rows = np.flatnonzero(rng.random(batch_size) < cfg.per_sequence(seq_len))
-    elif step % cfg.gap == 0:
-        rows = np.sort(rng.choice(batch_size, size=cfg.burst_size(seq_len, batch_size),
+    elif schedule.gap == 0:
+        rows = np.flatnonzero(rng.random(batch_size) < schedule.per_sequence(seq_len))
+    elif step % schedule.gap == 0:
+        rows = np.sort(rng.choice(batch_size, size=schedule.burst_size(seq_len, batch_size),
                                   replace=False))
     else:
         rows = np.zeros(0, dtype=np.int64)
     return rows, rng.integers(0, n_train, size=len(rows))
 
 
-def make_batch(stream: np.ndarray, task: Task, cfg: InjectionConfig, step: int,
-               batch_size: int, seq_len: int, seed: int, eod_id: int = 0) -> Batch:
+def make_token_batch(stream: np.ndarray, task: Task, schedule: InjectionSchedule, step: int,
+                     batch_size: int, seq_len: int, seed: int, eod_id: int = 0) -> TokenBatch:
     """The training batch of ``step``: background windows, train instances injected."""
     tokens = background_batch(stream, step, batch_size, seq_len, seed)
-    rows, idx = plan_injection(cfg, step, batch_size, seq_len, len(task.train), seed)
+    rows, idx = plan_injection(schedule, step, batch_size, seq_len, len(task.train), seed)
     instances = task.train[idx]
     mask = np.zeros((batch_size, seq_len), dtype=bool)
     if len(rows):
         tokens[rows, :3] = instances
         tokens[rows, 3] = eod_id
         mask[rows, :3] = True
-    return Batch(tokens=tokens, task_mask=mask, rows=rows, instances=instances)
+    return TokenBatch(tokens=tokens, task_mask=mask, rows=rows, instances=instances)

@@ -1,121 +1,106 @@
-"""The size x frequency (x gap) sweep: one training run per cell, cached and resumable.
+"""The size x frequency (x gap x seed) sweep: one training run per cell, cached and resumable.
 
-:func:`run_injection_ladder` returns one tidy table: a row per evaluation (``record ==
-"eval"``) and a row per analysed gradient step (``record == "grad"``), labelled by task kind,
-model size (with parameter counts), frequency, gap and seed. Each finished run is cached through
-:func:`rtrlib.store.cached`; an unfinished run keeps its checkpoint, so re-running the sweep
-after an interruption resumes where it stopped.
+A :class:`LadderConfig` holds a base :class:`~rtrlib.lm.config.OLMoRunConfig` and the axes of
+the sweep; every cell is the base with ``replace()``: its task kind, model size, injection
+schedule, seed and the number of updates ``tokens`` buys. :func:`run_injection_ladder` trains
+(or loads) every cell with :func:`~rtrlib.lm.train.train_run`, so a finished cell is a store
+hit and an interrupted one resumes from its checkpoint. It returns one tidy table: a row per
+evaluation (``record == "eval"``) and a row per analysed gradient step (``record == "grad"``),
+labelled by task kind, model size (with parameter counts), frequency, gap and seed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 
 import pandas as pd
 from tqdm.auto import tqdm
 
-from rtrlib.lm.injection import InjectionConfig
-from rtrlib.lm.models import get_spec
-from rtrlib.lm.tasks import KINDS
-from rtrlib.lm.tokenizer import TokenData, TokenizerConfig, load_token_data
-from rtrlib.lm.train import RunConfig, RunResult, run_key, train_run
-from rtrlib.params import ParameterError, require_choice, require_float, require_int
-from rtrlib.store import Store, cached
+from rtrlib.lm.config import OLMoRunConfig
+from rtrlib.lm.injection import InjectionSchedule
+from rtrlib.lm.models import LADDER, param_counts
+from rtrlib.lm.presets import CPU_MINIATURE
+from rtrlib.lm.tasks import TASK_KINDS
+from rtrlib.lm.tokenizer import TokenData, load_token_data
+from rtrlib.lm.train import OLMoRunResult, train_run
+from rtrlib.params import ParameterError, require_choice, require_int
+from rtrlib.store import Store
 
-__all__ = ["LadderConfig", "run_injection_ladder", "final_metrics", "estimate_gpu_hours"]
+__all__ = ["LadderConfig", "run_injection_ladder", "estimate_gpu_hours"]
 
 
 @dataclasses.dataclass(frozen=True)
 class LadderConfig:
     """A sweep over ``kinds x sizes x frequencies x gaps x seeds`` at ``tokens`` per run.
 
-    The defaults are chapter 6's calibrated CPU miniature (``benchmarks/ch06_calibration.py``).
-
-    ``frequencies`` are instances per training token; ``gaps`` 0 = i.i.d. injection, n = bursts
-    every n batches at the same global frequency. ``lr_overrides`` maps size names to learning
-    rates. ``grad_every`` (0 = off) analyses the gradient every that many steps.
+    ``base`` gives everything else (by default chapter 6's CPU miniature). Per cell the task
+    kind, the model size, the injection (``frequencies`` in instances per training token;
+    ``gaps`` 0 = i.i.d., n = bursts every n batches at the same global frequency), the seed
+    and the number of updates are replaced; the warmup is at most a quarter of the run, and
+    the sizes in ``lr_overrides`` use their own learning rate.
     """
 
-    kinds: tuple[str, ...] = ("cmp",)
-    sizes: tuple[str, ...] = ("tiny", "small", "medium", "large")
+    base: OLMoRunConfig = CPU_MINIATURE
+    kinds: tuple[str, ...] = dataclasses.field(default=("cmp",), metadata={
+        "choices": TASK_KINDS, "help": "task kinds (T_CMP cmp, T_ADD add)"})
+    sizes: tuple[str, ...] = dataclasses.field(default=("tiny", "small", "medium", "large"),
+                                               metadata={"choices": tuple(LADDER)})
     frequencies: tuple[float, ...] = (0.03, 0.025, 0.02, 0.01)
     gaps: tuple[int, ...] = (0,)
     seeds: tuple[int, ...] = (0,)
     tokens: int = 100_000
-    set_size: int = 16
-    vocab_size: int = 1024
-    corpus_source: str = "auto"
-    corpus_paths: tuple[str, ...] = ()
-    corpus_max_chars: int = 8_000_000
-    seq_len: int = 32
-    batch_size: int = 8
-    lr: float = 6e-3
     lr_overrides: tuple[tuple[str, float], ...] = (("xl", 1e-3), ("xxl", 6e-4), ("xxxl", 4e-4))
-    weight_decay: float = 0.1
-    warmup: int = 50
-    task_seed: int = 0
-    eval_every: int = 25
-    grad_every: int = 0
-    top_k: int = 32
-    probe_pcs: int = 4
-    device: str = "cpu"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "corpus_paths", tuple(str(p) for p in self.corpus_paths))
         for name in ("kinds", "sizes", "frequencies", "gaps", "seeds", "lr_overrides"):
-            object.__setattr__(self, name, tuple(tuple(v) if isinstance(v, list) else v
-                                                 for v in getattr(self, name)))
-            if not getattr(self, name) and name != "lr_overrides":
-                raise ParameterError(name, getattr(self, name), "a non-empty list")
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in getattr(self, name))
+            object.__setattr__(self, name, value)
+            if not value and name != "lr_overrides":
+                raise ParameterError(name, value, "a non-empty list")
         for k in self.kinds:
-            require_choice("kinds", k, KINDS)
+            require_choice("kinds", k, TASK_KINDS)
         for s in self.sizes:
-            get_spec(s)
-        for f in self.frequencies:
-            require_float("frequencies", f, 0.0, 1.0 / self.seq_len)
-        for g in self.gaps:
-            require_int("gaps", g, 0)
-        require_int("tokens", self.tokens, self.seq_len * self.batch_size)
-        for run in self.runs():  # validates every cell (burst sizes fit a batch, ...)
-            del run
+            require_choice("sizes", s, tuple(LADDER))
+        require_int("tokens", self.tokens, self.base.tokens_per_step)
+        self.runs()  # every cell validates itself (frequency fits a sequence, bursts a batch)
 
     @property
     def steps(self) -> int:
-        return self.tokens // (self.seq_len * self.batch_size)
+        """Updates per run: ``tokens`` over the tokens of one batch."""
+        return self.tokens // self.base.tokens_per_step
 
-    def tokenizer(self) -> TokenizerConfig:
-        from rtrlib.lm.corpus import CorpusConfig
+    def cell(self, kind: str, size: str, frequency: float, gap: int, seed: int
+             ) -> OLMoRunConfig:
+        """The run of one cell: the base with its axes replaced."""
+        base, steps = self.base, self.steps
+        lr = dict(self.lr_overrides).get(size, base.optim.lr)
+        return base.replace(
+            task=base.task.replace(kind=kind), size=size,
+            injection=InjectionSchedule(frequency=frequency, gap=gap), seed=seed, steps=steps,
+            optim=base.optim.replace(lr=lr, warmup=min(base.optim.warmup, steps // 4)))
 
-        return TokenizerConfig(corpus=CorpusConfig(source=self.corpus_source,
-                                                    paths=self.corpus_paths,
-                                                    max_chars=self.corpus_max_chars),
-                               vocab_size=self.vocab_size)
+    def seed_groups(self) -> list[list[OLMoRunConfig]]:
+        """The cells, grouped by everything but the seed (runs a vectorised trainer could
+        take side by side), in the order kinds, sizes, frequencies, gaps."""
+        return [[self.cell(k, s, f, g, seed) for seed in self.seeds] for k, s, f, g in
+                itertools.product(self.kinds, self.sizes, self.frequencies, self.gaps)]
 
-    def runs(self) -> list[RunConfig]:
-        lrs = dict(self.lr_overrides)
-        out = []
-        for kind, size, freq, gap, seed in itertools.product(
-                self.kinds, self.sizes, self.frequencies, self.gaps, self.seeds):
-            out.append(RunConfig(
-                kind=kind, size=size, injection=InjectionConfig(frequency=freq, gap=gap),
-                tokenizer=self.tokenizer(), set_size=self.set_size, seq_len=self.seq_len,
-                batch_size=self.batch_size, steps=self.steps, lr=lrs.get(size, self.lr),
-                weight_decay=self.weight_decay, warmup=min(self.warmup, self.steps // 4),
-                seed=seed, task_seed=self.task_seed, eval_every=self.eval_every,
-                grad_every=self.grad_every, top_k=self.top_k, probe_pcs=self.probe_pcs,
-                ckpt_every=max(50, self.steps // 4), device=self.device))
-        return out
+    def runs(self) -> list[OLMoRunConfig]:
+        """Every cell's run config."""
+        return [run for group in self.seed_groups() for run in group]
 
 
-def _label(df: pd.DataFrame, cfg: RunConfig, res: RunResult, record: str) -> pd.DataFrame:
+def _label(df: pd.DataFrame, cfg: OLMoRunConfig, res: OLMoRunResult, record: str
+           ) -> pd.DataFrame:
     df = df.copy()
     df.insert(0, "record", record)
-    labels = {"kind": cfg.kind, "size": cfg.size, "params": res.meta["params"],
+    labels = {"kind": cfg.task.kind, "size": cfg.size, "params": res.meta["params"],
               "non_embedding": res.meta["non_embedding"],
               "block_params": res.meta["block_params"],
               "frequency": cfg.injection.frequency, "gap": cfg.injection.gap,
-              "per_batch": cfg.injection.per_batch(cfg.seq_len, cfg.batch_size),
+              "per_batch": cfg.injection.per_batch(cfg.data.seq_len, cfg.data.batch_size),
               "seed": cfg.seed}
     for i, (k, v) in enumerate(labels.items()):
         df.insert(1 + i, k, v)
@@ -126,20 +111,15 @@ def run_injection_ladder(config: LadderConfig, store: Store | None = None,
                          data: TokenData | None = None, progress: bool = True) -> pd.DataFrame:
     """Run (or load) every cell of the sweep; returns the tidy history table.
 
-    ``df.attrs["meta"]`` holds one metadata dict per run (parameter counts, corpus package and
-    SHA-256, timings, versions).
+    ``df.attrs["meta"]`` holds one metadata dict per run (config, parameter counts, corpus
+    package and SHA-256, training seconds, versions). The token stream is loaded (or taken
+    from ``data``) once, and only when some cell has to train.
     """
     store = store or Store()
+    load = functools.cache(lambda: data or load_token_data(config.base.data.tokenizer, store))
     frames, metas = [], []
-    runs = config.runs()
-    for cfg in tqdm(runs, desc="injection ladder", disable=not progress):
-        def compute(cfg: RunConfig = cfg) -> RunResult:
-            nonlocal data
-            data = data or load_token_data(cfg.tokenizer, store)
-            return train_run(cfg, data, store, progress=progress)
-
-        res = cached("lm-run", cfg, compute, store=store)
-        store.delete(run_key(cfg))  # finished: the checkpoint is no longer needed
+    for cfg in tqdm(config.runs(), desc="injection ladder", disable=not progress):
+        res = train_run(cfg, load, store, progress=progress)
         frames.append(_label(res.history, cfg, res, "eval"))
         if len(res.grads):
             frames.append(_label(res.grads, cfg, res, "grad"))
@@ -149,25 +129,11 @@ def run_injection_ladder(config: LadderConfig, store: Store | None = None,
     return df
 
 
-def final_metrics(df: pd.DataFrame, last: int = 3) -> pd.DataFrame:
-    """Per run: metrics averaged over the last ``last`` evaluations (accuracy swings between
-    evaluations at this scale), plus the number of injected instances."""
-    ev = df[df.record == "eval"]
-    keys = ["kind", "size", "params", "block_params", "frequency", "gap", "per_batch", "seed"]
-    cols = ["test_acc", "test_acc2", "test_loss", "train_loss", "train_acc", "probe", "lm_loss"]
-    out = (ev.sort_values("step").groupby(keys, sort=False)
-           .apply(lambda g: g[cols].tail(last).mean(), include_groups=False).reset_index())
-    inst = ev.groupby(keys, sort=False)["instances"].max().reset_index()
-    return out.merge(inst, on=keys)
-
-
 def estimate_gpu_hours(config: LadderConfig, tflops: float = 20.0) -> float:
     """A rough estimate (not a measurement) of the GPU hours of a sweep: 6 x parameters x
     tokens FLOPs per run (forward + backward), at ``tflops`` effective TFLOP/s."""
-    from rtrlib.lm.models import param_counts
-
     total = 0.0
     for run in config.runs():
-        n = param_counts(run.size, config.vocab_size)["params"]
+        n = param_counts(run.size, run.data.tokenizer.vocab_size)["params"]
         total += 6.0 * n * run.steps * run.tokens_per_step
     return total / (tflops * 1e12) / 3600.0

@@ -17,9 +17,9 @@ import numpy as np
 
 from rtrlib.params import ParameterError, require_choice, require_int
 
-__all__ = ["Task", "make_task", "sample_task_tokens", "KINDS"]
+__all__ = ["Task", "make_task", "sample_task_tokens", "TASK_KINDS"]
 
-KINDS = ("cmp", "add")
+TASK_KINDS = ("cmp", "add")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ def make_task(kind: str, tokens, seed: int) -> Task:
     Returns a :class:`Task` whose ``train`` and ``test`` are int64 arrays of shape (n, 3)
     holding TOK1, TOK2, LABEL; the |S|^2 ordered pairs are split 50/50 with ``seed``.
     """
-    require_choice("kind", kind, KINDS)
+    require_choice("kind", kind, TASK_KINDS)
     require_int("seed", seed, 0)
     toks = np.asarray(tokens, dtype=np.int64).ravel()
     if len(toks) < 2:

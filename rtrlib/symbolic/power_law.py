@@ -6,7 +6,8 @@ conditions, the optimality relation between ``N`` and ``D``, the optimal ``D(N)`
 the compute-optimal loss ``L_C(N)``, the infinite-data loss ``L_inf(N)``, and the thresholds
 ``N_s*`` of Definition 2 (literal Eq. 1 and the empirical-gamma variant).
 :func:`numeric` turns any of them into a numpy function; the tests compare those with
-:mod:`rtrlib.theory.power_law`.
+:mod:`rtrlib.theory.power_law`. :func:`vanishes` is how chapter 1's checks decide that a derived
+expression equals a stated closed form.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Callable
 
 import sympy as sp
 
-__all__ = ["SYMBOLS", "PowerLawDerivation", "derive", "numeric", "model_scaling_threshold_ratio"]
+__all__ = ["SYMBOLS", "PowerLawDerivation", "derive", "numeric", "model_scaling_threshold_ratio",
+           "vanishes"]
 
 _names = "N D C L_0 A B alpha beta mu epsilon N_l N_s gamma A_C"
 N, D, C, L0, A, B, alpha, beta, mu, eps, N_l, N_s, gamma, A_C = sp.symbols(_names, positive=True)
@@ -103,3 +105,11 @@ def model_scaling_threshold_ratio() -> sp.Expr:
 def numeric(expr: sp.Expr, *names: str) -> Callable[..., object]:
     """``sympy.lambdify`` over the named symbols (see :data:`SYMBOLS`), numpy backend."""
     return sp.lambdify([SYMBOLS[n] for n in names], expr, modules="numpy")
+
+
+def vanishes(expr: sp.Expr) -> bool:
+    """Whether SymPy reduces ``expr`` to zero: expanded, its powers split and recombined (valid
+    because every symbol of the derivation is positive), then simplified. ``False`` means SymPy
+    could not show it, which for a wrong closed form is the expected answer."""
+    e = sp.powsimp(sp.expand_power_base(sp.expand(sp.sympify(expr)), force=True), force=True)
+    return bool(sp.simplify(e) == 0)

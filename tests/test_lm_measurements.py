@@ -1,18 +1,19 @@
-"""Accuracy, probes and the gradient decomposition (rtrlib.lm.analysis)."""
+"""Accuracy, probes and the gradient split (rtrlib.lm.evaluation, .probes, .gradients)."""
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtrlib.lm.analysis import (
-    evaluate_task,
+from rtrlib.lm.evaluation import evaluate_task
+from rtrlib.lm.gradients import mlp_gradient_split
+from rtrlib.lm.models import build_model
+from rtrlib.lm.probes import (
     fourier_modes,
     fourier_spectrum,
-    gradient_split,
     order_probe_r2,
+    probe_score,
     token_representations,
 )
-from rtrlib.lm.models import build_model
 from rtrlib.lm.tasks import make_task
 
 
@@ -45,6 +46,10 @@ def test_evaluation_and_representations_shapes():
     assert 0 <= ev["test_acc"] <= 1 and ev["test_loss"] > 0 and 0 <= ev["train_acc2"] <= 1
     reps = token_representations(model, task.tokens)
     assert reps.shape == (12, 32)
+    assert probe_score(model, task, 4) == order_probe_r2(reps, task.rank, 4)
+    add = make_task("add", np.arange(40, 52), 0)
+    assert probe_score(model, add, 4) == fourier_modes(token_representations(model, add.tokens),
+                                                       add.rank)
 
 
 def test_gradient_split_sums_to_the_ordinary_gradient():
@@ -56,7 +61,7 @@ def test_gradient_split_sums_to_the_ordinary_gradient():
     x, y = tok[:, :-1], tok[:, 1:]
     mask = torch.zeros_like(y, dtype=torch.bool)
     mask[0, :3] = True
-    loss, cos = gradient_split(model, x, y, mask, task, top_k=8)
+    loss, cos = mlp_gradient_split(model, x, y, mask, task, top_k=8)
     split = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
     ref = F.cross_entropy(model(x).reshape(-1, 64), y.reshape(-1))

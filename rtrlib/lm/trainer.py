@@ -1,0 +1,120 @@
+"""One update of an OLMo-core model on the background stream with a task injected.
+
+:class:`OLMoTrainer` holds a run's model, optimiser, task and token stream; its
+:meth:`~OLMoTrainer.train_step` reads like nanoGPT's loop: get the batch of this step, forward,
+loss, backward, optimiser step. A batch is a pure function of (seed, step), so the trainer's
+state (:meth:`~OLMoTrainer.state_dict`: weights, optimiser, step, instances injected) is all a
+checkpoint needs for an exact resume.
+
+Where later work slots in: :func:`parallelize` wraps the model for several ranks (OLMo-core's
+DDP today; FSDP would go there), :meth:`~OLMoTrainer.loss` is the one forward pass of a
+training step (a mixed-precision context or a compiled model would go there).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+
+from rtrlib.lm.gradients import mlp_gradient_split
+from rtrlib.lm.injection import TokenBatch, make_token_batch
+from rtrlib.lm.models import build_model
+from rtrlib.params import ParameterError
+
+if TYPE_CHECKING:
+    from rtrlib.lm.config import OLMoRunConfig
+    from rtrlib.lm.tokenizer import TokenData
+
+__all__ = ["OLMoTrainer", "dist_info", "parallelize"]
+
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world size) when running under an initialised process group, else (0, 1)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def parallelize(model: torch.nn.Module, world: int, device: torch.device) -> torch.nn.Module:
+    """Data parallelism over ``world`` ranks with OLMo-core's ``apply_ddp`` (no-op for one)."""
+    if world > 1:
+        from torch.distributed.device_mesh import init_device_mesh
+
+        model.apply_ddp(dp_mesh=init_device_mesh(device.type, (world,)))
+    return model
+
+
+class OLMoTrainer:
+    """The model, optimiser, task and stream of one run; ``step`` updates taken so far.
+
+    With ``world`` ranks each rank takes its share of the rows of the same global batch.
+    """
+
+    def __init__(self, cfg: OLMoRunConfig, data: TokenData, world: int = 1) -> None:
+        if world > 1 and cfg.evaluation.grad_every:
+            raise ParameterError("grad_every", cfg.evaluation.grad_every,
+                                 "0 under torchrun (the gradient analysis runs in one process)")
+        if cfg.data.batch_size % world:
+            raise ParameterError("batch_size", cfg.data.batch_size,
+                                 f"a multiple of the number of ranks ({world})")
+        self.cfg, self.data, self.world = cfg, data, world
+        self.rank = dist_info()[0]
+        self.device = torch.device(cfg.device)
+        self.task = cfg.task.build(data.vocab_size)
+        self.model = parallelize(build_model(cfg.size, data.vocab_size, cfg.seed, cfg.device),
+                                 world, self.device)
+        self.optimizer = cfg.optim.build(self.model)
+        self.step = 0
+        self.injected = 0  # task instances injected so far (whole global batches)
+
+    # ---- one update --------------------------------------------------------------------
+    def get_batch(self, step: int) -> TokenBatch:
+        """The global batch of update ``step``: background windows with instances injected."""
+        cfg = self.cfg
+        return make_token_batch(self.data.tokens, self.task, cfg.injection, step,
+                                cfg.data.batch_size, cfg.data.seq_len, cfg.seed,
+                                self.data.eod_id)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Mean next-token cross-entropy of the model on inputs ``x``, targets ``y``."""
+        logits = self.model(x)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+    def train_step(self, analyse: bool = False) -> tuple[float, dict[str, Any] | None]:
+        """One update; returns the batch loss (averaged over ranks) and, when ``analyse``,
+        the gradient split of this step (:func:`~rtrlib.lm.gradients.mlp_gradient_split`)."""
+        batch = self.get_batch(self.step)
+        tok = torch.as_tensor(batch.tokens[self.rank::self.world], device=self.device)
+        x, y = tok[:, :-1], tok[:, 1:]
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.optim.lr_at(self.step, self.cfg.steps)
+        self.optimizer.zero_grad(set_to_none=True)
+        split = None
+        if analyse:  # the same gradient, assembled from its task and non-task parts
+            mask = torch.as_tensor(batch.task_mask, device=self.device)
+            loss, cos = mlp_gradient_split(self.model, x, y, mask, self.task,
+                                           self.cfg.evaluation.top_k, self.cfg.device)
+            split = {"step": self.step, "injected": batch.n_injected, **cos}
+        else:
+            loss = self.loss(x, y)
+            loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        self.injected += batch.n_injected
+        loss = loss.detach()
+        if self.world > 1:
+            torch.distributed.all_reduce(loss)
+            loss /= self.world
+        return float(loss), split
+
+    # ---- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optim": self.optimizer.state_dict(),
+                "step": self.step, "injected": self.injected}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optim"])
+        self.step, self.injected = state["step"], state["injected"]
