@@ -67,6 +67,10 @@ def table_html(df: pd.DataFrame, *, index: bool | str = True, precision: int = 4
         elif isinstance(index, str) and len(names) == 1:
             names = [index]
         frame.index.names = [n if n is not None else f"level {i}" for i, n in enumerate(names)]
+        clash = set(frame.index.names) & set(frame.columns)
+        if clash:
+            raise ValueError(f"table_html: duplicate column names {sorted(clash)}: name the "
+                             "index with index='...'")
         frame = frame.reset_index()
     frame.columns = [_flat(c) for c in frame.columns]
     if len(set(frame.columns)) != len(frame.columns):

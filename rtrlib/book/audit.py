@@ -91,6 +91,7 @@ class PageAudit:
     visit: Visit
     violations: list[tuple[str, str, int, str]] = dataclasses.field(default_factory=list)
     overflow: list[str] = dataclasses.field(default_factory=list)
+    broken_images: list[str] = dataclasses.field(default_factory=list)
 
     def problems(self) -> list[str]:
         """Everything the browser test refuses on this page, one line each."""
@@ -100,6 +101,7 @@ class PageAudit:
         out += [f"{rel}: request leaving the machine: {u}" for u in v.external]
         out += [f"{rel}: {v.math_problem}"] if v.math_problem else []
         out += [f"{rel}: too wide: {o}" for o in self.overflow]
+        out += [f"{rel}: image did not load: {src}" for src in self.broken_images]
         out += [f"{rel}: axe {impact} {rule} ({n} nodes, e.g. {target})"
                 for rule, impact, n, target in self.violations if impact in SERIOUS]
         return out
@@ -111,7 +113,7 @@ def overflowing(page: Any) -> list[str]:
 
 
 def audit_page(page: Any, visit: Visit, axe: Any | None = None) -> PageAudit:
-    """Run axe-core (once) and the overflow check on an opened page."""
+    """Run axe-core (once), the overflow check and the image check on an opened page."""
     if axe is None:
         from axe_playwright_python.sync_playwright import Axe
 
@@ -121,7 +123,9 @@ def audit_page(page: Any, visit: Visit, axe: Any | None = None) -> PageAudit:
     violations = [(v["id"], v.get("impact") or "unknown", len(v["nodes"]),
                    str(v["nodes"][0]["target"]) if v["nodes"] else "")
                   for v in result["violations"]]
-    return PageAudit(visit, violations, overflowing(page))
+    broken = page.evaluate("Array.from(document.images)"
+                           ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    return PageAudit(visit, violations, overflowing(page), broken)
 
 
 def audit_book(html_root: Path, pages: list[str] | None = None,

@@ -91,7 +91,8 @@ def print_book(html_root: Path, out: Path, pages: list[str] | None = None,
             first = len(writer.pages)
             for p in PdfReader(io.BytesIO(data)).pages:
                 writer.add_page(p)
-            writer.add_outline_item(heading.replace("#", "").strip() or rel, first)
+            writer.add_outline_item(title=heading.replace("#", "").strip() or rel,
+                                    page_number=first)
     if title:
         writer.add_metadata({"/Title": title})
     out.parent.mkdir(parents=True, exist_ok=True)

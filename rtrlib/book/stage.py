@@ -74,11 +74,13 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
     rows, ledger = collect_ledger(notebooks, profile, root)
     _write_if_changed(stage_dir / "_static" / "claims.json",
                       json.dumps(rows, indent=1, allow_nan=False, default=str).encode())
-    wanted: set[Path] = set()
+    wanted: set[Path] = {Path("_static") / "claims.json"}
     for src in (root / "book").rglob("*"):  # front and back matter
         if src.is_dir():
             continue
         rel = src.relative_to(root)
+        if rel.parts[1] == "_static":  # the book's static files: on every page (Jupyter Book)
+            rel = Path(*rel.parts[1:])
         wanted.add(rel)
         data = src.read_bytes()
         if src.suffix == ".md":
@@ -108,7 +110,7 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
 
     # drop staged pages and files that no longer exist in the source
     for old in [*(stage_dir / "book").rglob("*"), *(stage_dir / "chapters").glob("*"),
-                *(stage_dir / EXTRA).rglob("*")]:
+                *(stage_dir / EXTRA).rglob("*"), *(stage_dir / "_static").rglob("*")]:
         if old.is_file() and old.relative_to(stage_dir) not in wanted:
             old.unlink()
 
