@@ -26,12 +26,14 @@ GPU_FLOPS_ASSUMED = 30e12  # sustained FLOP/s assumed for GPU estimates (one mod
 
 
 def fmt_seconds(s: float | None) -> str:
-    """A duration for a reader: 'under a second', '12.3 s' or '4.5 min'."""
+    """A duration for a reader: 'under a second', '12.3 s', '4.5 min' or '31.5 h'."""
     if s is None:
         return "n/a"
     if s < 1:
         return "under a second"
-    return f"{s:.1f} s" if s < 90 else f"{s / 60:.1f} min"
+    if s < 90:
+        return f"{s:.1f} s"
+    return f"{s / 60:.1f} min" if s < 90 * 60 else f"{s / 3600:.1f} h"
 
 
 def sci(x: float) -> str:
