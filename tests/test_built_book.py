@@ -223,6 +223,7 @@ def test_whole_book_pdf(smoke_book: Path, browser, tmp_path: Path) -> None:
     """Every page printed after MathJax typeset, in book order: a page per chapter at least,
     a bookmark per page, and the claim ledger's text."""
     import json
+    import unicodedata
 
     from pypdf import PdfReader
 
@@ -237,8 +238,8 @@ def test_whole_book_pdf(smoke_book: Path, browser, tmp_path: Path) -> None:
     assert len(pdf.outline) == len(order) and len(pdf.pages) >= len(order)
     starts = [pdf.get_destination_page_number(o) for o in pdf.outline]
     assert starts == sorted(set(starts))  # each page of the book starts a new PDF page
-    text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
+    text = unicodedata.normalize("NFKC", " ".join(p.extract_text() for p in pdf.pages))
+    text = re.sub(r"-\s+", "-", " ".join(text.split()))  # ids broken after a hyphen
     assert "Claim ledger" in text
     ledger = json.loads((root / "_static" / "claims.json").read_text())
-    for row in ledger:
-        assert " ".join(row["statement"].split())[:25] in text
+    assert ledger and all(row["id"] in text for row in ledger)
