@@ -234,7 +234,7 @@ def test_whole_book_pdf(smoke_book: Path, browser, tmp_path: Path) -> None:
     assert order[0] == "book/intro.html"
     assert [p for p in order if p.startswith("chapters/")] == \
         [f"chapters/{c}.html" for c in toc_chapters()]
-    pdf = PdfReader(print_book(root, tmp_path / "book.pdf", order))
+    pdf = PdfReader(print_book(root, tmp_path / "book.pdf", order, browser=browser))
     assert len(pdf.outline) == len(order) and len(pdf.pages) >= len(order)
     starts = [pdf.get_destination_page_number(o) for o in pdf.outline]
     assert starts == sorted(set(starts))  # each page of the book starts a new PDF page

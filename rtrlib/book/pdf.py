@@ -9,6 +9,7 @@ page and from every chapter's download menu. Nothing leaves the machine.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -67,16 +68,18 @@ def book_order(html_root: Path) -> list[str]:
     return order
 
 
-def print_book(html_root: Path, out: Path, pages: list[str] | None = None,
-               title: str = "") -> Path:
-    """Print ``pages`` (default :func:`book_order`) of a built book into one PDF at ``out``."""
+def print_book(html_root: Path, out: Path, pages: list[str] | None = None, title: str = "",
+               browser: Any | None = None) -> Path:
+    """Print ``pages`` (default :func:`book_order`) of a built book into one PDF at ``out``
+    (``browser``: an open Playwright browser to use; by default one is started)."""
     from pypdf import PdfReader, PdfWriter
 
     pages = book_order(html_root) if pages is None else pages
     writer = PdfWriter()
-    with serve(html_root) as base, chromium() as browser:
+    with serve(html_root) as base, \
+            (contextlib.nullcontext(browser) if browser is not None else chromium()) as b:
         for rel in pages:
-            page, visit = open_page(browser, base, rel, media="print")
+            page, visit = open_page(b, base, rel, media="print")
             try:
                 if visit.status != 200 or visit.math_ok is False or visit.external:
                     raise BookError(f"cannot print {rel}: HTTP {visit.status}, "
