@@ -181,6 +181,17 @@ def test_a_link_in_a_solution_title_just_follows(smoke_book: Path, browser) -> N
 
 
 @pytest.mark.parametrize("edition", EDITION_DIRS)
+def test_every_page_declares_the_favicon(smoke_book: Path, edition: str) -> None:
+    """Without one, browsers ask for /favicon.ico and log a 404."""
+    from rtrlib.book.browser import book_pages
+
+    root = smoke_book / edition
+    for rel in book_pages(root):
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', (root / rel).read_text())
+        assert icon and ((root / rel).parent / icon.group(1)).exists(), rel
+
+
+@pytest.mark.parametrize("edition", EDITION_DIRS)
 def test_html_is_light(smoke_book: Path, edition: str) -> None:
     from rtrlib.book.sphinx_ext import MATHJAX_KEEP
 
