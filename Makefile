@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 STAMP := $(VENV)/.installed
 
-.PHONY: setup book student test bench clean
+.PHONY: setup book student pdf test bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ book: $(STAMP)
 
 student: $(STAMP)
 	$(PY) -m rtrlib.book build --profile $(PROFILE) --edition student
+
+# The whole book as one PDF (_build/pdf/rtr-book.pdf): builds the book (as `make book`), prints
+# every page with headless Chromium, and renders the HTML again so that it links the PDF.
+pdf: $(STAMP)
+	$(PY) -m rtrlib.book pdf --profile $(PROFILE)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -22,7 +22,8 @@ import time
 import numpy as np
 import torch
 
-from rtrlib.toy import SweepConfig
+from rtrlib.runtime import configure_threads
+from rtrlib.toy import MixtureConfig, ModelBatchConfig, OptimConfig, SweepConfig, ToyRunConfig
 from rtrlib.toy.models import derive_seed
 
 
@@ -41,7 +42,7 @@ def matmul_rate(n: int = 1024, repeats: int = 10) -> float:
 
 def engine_flops(cfg: SweepConfig, dim: int, feats: int) -> float:
     """Matmul FLOPs of one engine step: sampling, encoder and readout, forward and backward."""
-    S, B, NT = len(cfg.seeds), cfg.batch_size, sum(cfg.widths)
+    S, B, NT = len(cfg.run.seeds), cfg.run.batch_size, sum(cfg.models.widths)
     return 2.0 * S * B * (feats * dim + 2 * dim * NT + 3 * NT * feats)
 
 
@@ -63,7 +64,7 @@ class Reference(torch.nn.Module):
 def run_engine(cfg: SweepConfig) -> tuple[float, np.ndarray]:
     tr = cfg.build()
     t = time.perf_counter()
-    for _ in range(cfg.steps):
+    for _ in range(cfg.run.steps):
         tr.train_step()
     return time.perf_counter() - t, tr.task_losses().double().numpy()
 
@@ -73,30 +74,30 @@ def run_reference(cfg: SweepConfig) -> tuple[float, np.ndarray]:
     mix, sched = template.mixture, template.schedule
     tensors = template.tensors
     models, opts, gens = [], [], []
-    for s, seed in enumerate(cfg.seeds):
-        for w in range(len(cfg.widths)):
+    for s, seed in enumerate(cfg.run.seeds):
+        for w in range(len(cfg.models.widths)):
             m = Reference(template.models.encoder(s, w).detach(),
                           template.models.readout(s, w).detach())
             models.append(m)
-            opts.append(torch.optim.SGD(m.parameters(), lr=cfg.lr))
+            opts.append(torch.optim.SGD(m.parameters(), lr=cfg.optim.lr))
             gens.append(torch.Generator().manual_seed(derive_seed(seed, 0, 2)))
-    oc = cfg.optim_config()
+    oc, steps, batch_size = cfg.optim, cfg.run.steps, cfg.run.batch_size
     t = time.perf_counter()
-    for step in range(cfg.steps):
+    for step in range(steps):
         for m, opt, g in zip(models, opts, gens, strict=True):
-            tasks = sched.tasks(step, cfg.batch_size, [g], "cpu")
+            tasks = sched.tasks(step, batch_size, [g], "cpu")
             batch = mix.sample(tasks, [g], tensors)
             x, y, mask = batch.x[0], batch.y[0], batch.mask[0]
             for group in opt.param_groups:
-                group["lr"] = oc.lr_at(step)
+                group["lr"] = oc.lr_at(step, steps)
             opt.zero_grad()
-            loss = (((m(x) - y) ** 2) * mask).sum() / cfg.batch_size
+            loss = (((m(x) - y) ** 2) * mask).sum() / batch_size
             loss.backward()
             opt.step()
     seconds = time.perf_counter() - t
     with torch.no_grad():
         for i, m in enumerate(models):
-            s, w = divmod(i, len(cfg.widths))
+            s, w = divmod(i, len(cfg.models.widths))
             template.models.U[s, :, template.models.segment(w)] = m.encoder.weight.T
             template.models.A[s, template.models.segment(w), :] = m.readout.weight.T
     return seconds, template.task_losses().double().numpy()
@@ -107,13 +108,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    cfg = SweepConfig(n_tasks=32, n_features=8, widths=(4, 8, 16, 32, 64, 128, 256),
-                      seeds=(0, 1, 2), steps=args.steps, batch_size=512, optimizer="sgd",
-                      lr=0.5, lr_schedule="cosine")
-    mix = cfg.mixture_config().build()
-    print(f"sweep: 32 tasks x 8 features, D={mix.input_dim}, widths {cfg.widths}, "
-          f"seeds {cfg.seeds}, {cfg.steps} steps, batch {cfg.batch_size}; "
+    configure_threads(args.threads)
+    cfg = SweepConfig(mixture=MixtureConfig(n_tasks=32, n_features=8),
+                      models=ModelBatchConfig(widths=(4, 8, 16, 32, 64, 128, 256)),
+                      optim=OptimConfig(optimizer="sgd", lr=0.5, lr_schedule="cosine"),
+                      run=ToyRunConfig(steps=args.steps, batch_size=512, seeds=(0, 1, 2)))
+    mix = cfg.mixture.build()
+    print(f"sweep: 32 tasks x 8 features, D={mix.input_dim}, widths {cfg.models.widths}, "
+          f"seeds {cfg.run.seeds}, {cfg.run.steps} steps, batch {cfg.run.batch_size}; "
           f"torch {torch.__version__}, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.2f} (2 cores, shared)")
     peak_before = matmul_rate()
@@ -121,11 +123,11 @@ def main() -> None:
     t_ref, loss_ref = run_reference(cfg)
     peak_after = matmul_rate()
     peak = max(peak_before, peak_after)
-    gflops = engine_flops(cfg, mix.input_dim, mix.n_features) * cfg.steps / t_engine / 1e9
+    gflops = engine_flops(cfg, mix.input_dim, mix.n_features) * cfg.run.steps / t_engine / 1e9
     gap = np.abs(loss_engine - loss_ref).max() / np.abs(loss_ref).max()
     speedup = t_ref / t_engine
-    print(f"engine:    {t_engine:8.2f} s  ({1e3 * t_engine / cfg.steps:.1f} ms/step)")
-    print(f"reference: {t_ref:8.2f} s  ({1e3 * t_ref / cfg.steps:.1f} ms/step)")
+    print(f"engine:    {t_engine:8.2f} s  ({1e3 * t_engine / cfg.run.steps:.1f} ms/step)")
+    print(f"reference: {t_ref:8.2f} s  ({1e3 * t_ref / cfg.run.steps:.1f} ms/step)")
     print(f"same result: max relative difference of final task losses {gap:.2e}")
     print(f"engine achieved {gflops:.1f} GFLOP/s; measured fp32 matmul rate "
           f"{peak:.1f} GFLOP/s (before {peak_before:.1f}, after {peak_after:.1f}); "

@@ -9,6 +9,7 @@ shows with its own slider and play buttons and no kernel.
 from __future__ import annotations
 
 import html as _html
+import numbers
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,22 +22,28 @@ Draw = Callable[..., None]
 
 
 def live(draw: Draw, figsize: tuple[float, float] = (7.0, 4.2), **sliders: Any):
-    """An ipywidgets explorer: ``sliders`` maps parameter names to widgets or (lo, hi, step)."""
+    """An ipywidgets explorer: ``sliders`` maps parameter names to widgets or (lo, hi, step).
+
+    Every control is labelled: a slider built here shows its parameter's name in full, and a
+    widget passed in without a description gets the name as its description.
+    """
     import ipywidgets as widgets
 
     out = widgets.Output()
     controls = {}
     for name, spec in sliders.items():
         if isinstance(spec, widgets.Widget):
+            if hasattr(spec, "description") and not spec.description:
+                spec.description = name
             controls[name] = spec
         else:
             lo, hi, step, *rest = spec
             value = rest[0] if rest else lo
             cls = widgets.IntSlider if all(isinstance(v, int) for v in (lo, hi, step)) \
                 else widgets.FloatSlider
-            controls[name] = cls(min=lo, max=hi, step=step,
-                                 value=value,
-                                 description=name, continuous_update=False)
+            controls[name] = cls(min=lo, max=hi, step=step, value=value, description=name,
+                                 style={"description_width": "initial"},
+                                 continuous_update=False)
 
     def redraw(**values: Any) -> None:
         with out:
@@ -55,7 +62,8 @@ def kernel_free(draw: Draw, name: str, values: Sequence[Any], fixed: dict[str, A
                 alt: str | None = None):
     """Precompute one frame per value of ``name`` and return an HTML slider player.
 
-    ``alt`` is the alt text of the player's image (default: a sentence naming ``name``).
+    ``alt`` is the alt text of the player's image (default: a sentence naming ``name``); the
+    player's slider is labelled with ``name`` and the range of its values.
     """
     from IPython.display import HTML
 
@@ -78,4 +86,20 @@ def kernel_free(draw: Draw, name: str, values: Sequence[Any], fixed: dict[str, A
     if alt is None:
         alt = f"Precomputed frames of the explorer, one per value of {name}; use the slider."
     html = html.replace('<img id="_anim_img', f'<img alt="{_html.escape(alt)}" id="_anim_img', 1)
+    label = slider_label(name, values)
+    html = html.replace('<input id="_anim_slider',
+                        f'<input aria-label="{_html.escape(label)}" title="{_html.escape(label)}"'
+                        ' id="_anim_slider', 1)
     return HTML(html)
+
+
+def slider_label(name: str, values: Sequence[Any]) -> str:
+    """The accessible name of a kernel-free player's slider."""
+
+    def fmt(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, numbers.Real) and not isinstance(
+            v, numbers.Integral) else str(v)
+
+    if len(values) == 1:
+        return f"{name}: one frame, {fmt(values[0])}"
+    return f"{name}: {len(values)} frames, from {fmt(values[0])} to {fmt(values[-1])}"

@@ -47,6 +47,7 @@ def fake_book(tmp_path: Path) -> Path:
             chapters:
               - file: book/how_to_use
               - file: book/claim_ledger
+              - file: book/instructors
           - caption: Chapters
             chapters:
               - file: chapters/01_alpha

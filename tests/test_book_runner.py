@@ -336,3 +336,4 @@ def test_a_chapter_whose_claims_differ_from_the_registry_fails(
     assert build("smoke", root=fake_book, build_dir=fake_book / "_build", html=False) == 1
     err = capsys.readouterr().err
     assert "chapter 01_alpha failed" in err and "'alpha-missing' was not recorded" in err
+

@@ -86,6 +86,7 @@ def test_evaluate_needs_three_seeds_and_a_control_that_fails() -> None:
     assert evaluate(s, [0.95, 0.93, 0.97], [0.5, 0.6, 0.7]).verdict == "reproduced"
     out = evaluate(s, [0.95, 0.93], [0.5])
     assert out.verdict == "inconclusive" and "seed" in out.reason
+    assert evaluate(s, [0.5], [0.1]).verdict == "inconclusive"   # too few seeds either way
     out = evaluate(s, [0.95, 0.93, 0.97], [0.91, 0.92, 0.95])   # the null also passes
     assert out.verdict == "inconclusive" and "control" in out.reason
     assert evaluate(s, [0.5, 0.6, 0.95], [0.1]).verdict == "inconclusive"

@@ -43,21 +43,33 @@ def test_unsupported_or_mistyped_options_are_refused(argv, capsys):
         _parser().parse_args(argv)
 
 
-@pytest.mark.parametrize("module, cls", [("injection", "InjectionConfig"),
-                                         ("levers", "LeversConfig"),
-                                         ("interference", "InterferenceConfig")])
-def test_each_toy_command_offers_every_config_field(module, cls, capsys):
-    import importlib
+def _leaf_options(cls: type, prefix: str = "") -> list[str]:
+    """The option every (nested) field with a command-line form should get."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if f.name == "progress" or "tuple[tuple" in str(tp):
+            continue
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            out += _leaf_options(tp, prefix + f.name + ".")
+        else:
+            out.append("--" + (prefix + f.name).replace("_", "-"))
+    return out
 
-    mod = importlib.import_module(f"rtrlib.toy.{module}")
+
+@pytest.mark.parametrize("experiment", ["sweep", "interference", "retention", "levers"])
+def test_each_toy_command_offers_every_config_field(experiment, capsys):
+    from rtrlib.toy.__main__ import EXPERIMENTS, main
+
     with pytest.raises(SystemExit):
-        mod.main(["--help"])
+        main([experiment, "--help"])
     text = capsys.readouterr().out
-    hints = typing.get_type_hints(getattr(mod, cls))
-    names = [f.name for f in dataclasses.fields(getattr(mod, cls))
-             if f.name != "progress" and "tuple[tuple" not in str(hints[f.name])]
-    missing = [n for n in names if "--" + n.replace("_", "-") not in text]
+    options = _leaf_options(EXPERIMENTS[experiment][0])
+    assert "--run.steps" in options and "--optim.optimizer" in options
+    missing = [o for o in options if o not in text]
     assert not missing
+    assert "{sgd,adam}" in text and "{linear,relu}" in text  # closed sets are choices
 
 
 @dataclasses.dataclass(frozen=True)

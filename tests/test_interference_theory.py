@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from rtrlib.params import ParameterError
 from rtrlib.theory import interference as ti
+from rtrlib.theory.utility import optimal_task_loss
 
 
 def _orthonormal(rng: np.random.Generator, D: int, n: int) -> np.ndarray:
@@ -137,12 +139,14 @@ def test_critical_width_hand_example() -> None:
     assert ti.contested_utility(pis, spectra, 2, 1) == pytest.approx(0.6)
     assert ti.contested_utility(pis, spectra, 2, 5) == pytest.approx(0.06)
     assert ti.contested_utility(pis, spectra, 2, 6) == 0.0
-    np.testing.assert_allclose(ti.optimal_residuals(pis, spectra, 5), [0.1, 0.0, 0.2])
-    with pytest.raises(ValueError):
+    np.testing.assert_allclose(optimal_task_loss(pis, spectra, 5), [0.1, 0.0, 0.2])
+    with pytest.raises(ParameterError, match="'rare'"):
         ti.critical_width(pis, spectra, rare=3)
+    with pytest.raises(ParameterError, match="'features'"):
+        ti.critical_width(pis, spectra, rare=2, features=3)
 
 
-def test_optimal_residuals_and_contested_utility_monotone() -> None:
+def test_optimal_task_loss_is_the_residual_and_contested_utility_monotone() -> None:
     rng = np.random.default_rng(8)
     pis, bases, spectra = _mixture(rng)
     M = ti.mixture_covariance(pis, bases, spectra)
@@ -152,7 +156,7 @@ def test_optimal_residuals_and_contested_utility_monotone() -> None:
     prev = np.inf
     for N in range(1, 11):
         U = vecs[:, order[:N]]
-        res = ti.optimal_residuals(pis, spectra, N)
+        res = optimal_task_loss(pis, spectra, N)
         np.testing.assert_allclose(res, [ti.task_residual(U, c) for c in covs], atol=1e-9)
         cu = ti.contested_utility(pis, spectra, 3, N)
         assert cu <= prev

@@ -17,17 +17,6 @@ from rtrlib.book import ROOT, find_solutions, python_blocks, strip_solutions, to
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 240  # per solution
 
-# Solutions that fail today while their chapters are being made self-contained (issue 10).
-# THIS LIST MUST BE EMPTIED: the lead engineer empties it once the chapter work is merged.
-KNOWN_FAILING: dict[tuple[str, str], str] = {
-    ("04_interference", "ch04-ex-count"):
-        "calls theory.critical_width(..., rare=2): TypeError (the two critical_widths)",
-    ("06_olmo_injection", "ch06-ex-gap-run"):
-        "not small: 3 gaps x 250 steps evaluated every step, 234 s of the 240 s limit on "
-        "2 shared cores",
-}
-
-
 def _solutions_with_code() -> list:
     params = []
     for chapter in toc_chapters():
@@ -36,10 +25,8 @@ def _solutions_with_code() -> list:
             blocks = python_blocks(sol.text)
             if not blocks:
                 continue
-            reason = KNOWN_FAILING.get((chapter, sol.label))
-            marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
             params.append(pytest.param(chapter, sol.label, "\n".join(blocks),
-                                       id=f"{chapter}:{sol.label}", marks=marks))
+                                       id=f"{chapter}:{sol.label}"))
     return params
 
 
@@ -48,8 +35,8 @@ SOLUTIONS = _solutions_with_code()
 
 def test_solutions_with_code_are_found() -> None:
     assert len(SOLUTIONS) >= len(toc_chapters())
-    known = {(p.values[0], p.values[1]) for p in SOLUTIONS}
-    assert set(KNOWN_FAILING) <= known, "KNOWN_FAILING names a solution that has no code"
+    assert {p.values[0] for p in SOLUTIONS} == set(toc_chapters()), \
+        "every chapter has at least one solution with code"
 
 
 @pytest.mark.parametrize("chapter, label, code", SOLUTIONS)

@@ -254,8 +254,10 @@ def test_editing_a_theory_function_recomputes_a_cached_sweep(tmp_path: Path) -> 
 
     shutil.copytree(Path(rtrlib.__file__).parent, tmp_path / "rtrlib",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    script = ("from rtrlib.toy import SweepConfig, run_sweep\n"
-              "cfg = SweepConfig(n_tasks=3, n_features=2, widths=(2,), steps=2, batch_size=8,"
+    script = ("from rtrlib.toy import MixtureConfig, ModelBatchConfig, ToyRunConfig, SweepConfig,"
+              " run_sweep\n"
+              "cfg = SweepConfig(mixture=MixtureConfig(n_tasks=3, n_features=2),"
+              " models=ModelBatchConfig(widths=(2,)), run=ToyRunConfig(steps=2, batch_size=8),"
               " n_logs=1, record_presence=False)\n"
               "print(run_sweep(cfg).optimal_loss.sum())\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "RTRLIB_CACHE": str(tmp_path / "cache")}

@@ -13,11 +13,11 @@ from rtrlib.symbolic.utility import (
     optimal_readout_loss,
 )
 from rtrlib.theory.utility import (
-    critical_width,
     learning_order,
     optimal_task_loss,
     optimal_total_loss,
     retained_features,
+    width_to_explain,
 )
 
 
@@ -88,14 +88,14 @@ def test_unsorted_spectra_and_width_beyond_features():
     np.testing.assert_allclose(optimal_task_loss(pi, spectra, 10), [0.0, 0.0])
 
 
-def test_critical_width_is_smallest_sufficient_width():
+def test_width_to_explain_is_smallest_sufficient_width():
     rng = np.random.default_rng(3)
     for _ in range(5):
         pi, spectra = random_mixture(rng, ties=False)
         F = sum(len(s) for s in spectra)
         for task in range(len(pi)):
             for frac in (0.25, 0.5, 0.9, 1.0):
-                n = critical_width(pi, spectra, task, frac)
+                n = width_to_explain(pi, spectra, task, frac)
                 var = spectra[task].sum()
                 explained = [var - optimal_task_loss(pi, spectra, w)[task] for w in range(F + 1)]
                 ok = [e >= frac * var * (1 - 1e-12) for e in explained]
@@ -105,7 +105,7 @@ def test_critical_width_is_smallest_sufficient_width():
 def test_rarer_task_needs_more_width():
     pi = np.array([0.6, 0.3, 0.1])
     spectra = [np.arange(1, 9) ** -1.0] * 3
-    widths = [critical_width(pi, spectra, k) for k in range(3)]
+    widths = [width_to_explain(pi, spectra, k) for k in range(3)]
     assert widths[0] < widths[1] < widths[2]
 
 
@@ -177,3 +177,29 @@ def test_loss_range_covers_ties_and_collapses_without_them():
     np.testing.assert_allclose(hi, [1.0, 0.95])
     lo, hi = optimal_loss_range([0.5, 0.5], [[1.0], [0.95]], 1, rtol=0.01)
     np.testing.assert_allclose(lo, hi)
+
+
+def test_refused_parameters_are_named():
+    from rtrlib.params import ParameterError
+
+    with pytest.raises(ParameterError, match="'pi'"):
+        optimal_task_loss([0.5, -0.5], [[1.0], [1.0]], 1)
+    with pytest.raises(ParameterError, match="'spectra'"):
+        optimal_task_loss([0.5, 0.5], [[1.0], [-1.0]], 1)
+    with pytest.raises(ParameterError, match="'width'"):
+        retained_features([1.0], [[1.0]], -1)
+    with pytest.raises(ParameterError, match="'fraction'"):
+        width_to_explain([1.0], [[1.0]], 0, fraction=0.0)
+    with pytest.raises(ParameterError, match="'task'"):
+        width_to_explain([1.0], [[1.0]], 1)
+
+
+def test_width_to_explain_and_critical_width_are_different_quantities():
+    """Prop. 6's critical width is when a task gets its first feature; width_to_explain(0.5)
+    when half its variance is explained. With a flat rare spectrum they differ."""
+    from rtrlib.theory import critical_width
+
+    pi, spectra = [0.9, 0.1], [[1.0, 0.05], [1.0, 1.0, 1.0, 1.0]]
+    # utilities 0.9, 0.045 | 0.1 x 4: one common feature outranks the rare task's features
+    assert critical_width(pi, spectra, rare=1) == 2          # its first feature
+    assert width_to_explain(pi, spectra, 1) == 3             # two of its four equal features

@@ -5,6 +5,8 @@ Usage (``python -m rtrlib.book --help``)::
     python -m rtrlib.book build [--profile smoke|cpu|gpu] [--chapters 01_power_law ...]
                                 [--device cpu|cuda] [--edition full|student]
                                 [--build-dir DIR] [--force] [--no-html]
+    python -m rtrlib.book pdf   [the options of build]
+    python -m rtrlib.book audit _build/html [_build/student/html]
     python -m rtrlib.book list
 
 Pipeline, one module per step:
@@ -23,6 +25,16 @@ Pipeline, one module per step:
    student edition has every solution removed (:mod:`~rtrlib.book.editions`). Then
    ``jupyter-book build`` renders the staged tree (execution off, warnings as errors) and the HTML
    is copied to ``_build/html`` (full edition) or ``_build/student/html``.
+
+   Jupyter Book loads the book's own Sphinx extension, :mod:`~rtrlib.book.sphinx_ext` (clean
+   console, accessible names, download menu, pruned MathJax) with
+   :mod:`~rtrlib.book.numbering` (the paper's theorem numbers, per-chapter numbers, exercise
+   difficulty); :mod:`~rtrlib.book.takeaway` makes the notebooks and sources a reader downloads
+   portable and sets the launch buttons.
+4. :mod:`~rtrlib.book.pdf`: ``python -m rtrlib.book pdf`` (``make pdf``) prints every page with
+   headless Chromium (:mod:`~rtrlib.book.browser`) into ``_build/pdf/rtr-book.pdf``;
+   ``python -m rtrlib.book audit`` (:mod:`~rtrlib.book.audit`) runs axe-core and the width,
+   console and request checks the browser test asserts.
 
 :mod:`~rtrlib.book.pipeline` holds :func:`build` (and :class:`BuildConfig`), which runs these
 steps; :mod:`~rtrlib.book.cli` the command line derived from :class:`BuildConfig`.

@@ -1,11 +1,13 @@
-"""The runner's command line: ``build`` (options derived from :class:`BuildConfig` with
-:mod:`rtrlib.cli`) and ``list``. Every user-facing error is one line and exit status 2."""
+"""The runner's command line: ``build`` and ``pdf`` (options derived from :class:`BuildConfig`
+with :mod:`rtrlib.cli`), ``audit`` and ``list``. Every user-facing error is one line and exit
+status 2."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rtrlib.book.errors import BookError, unknown_value
@@ -37,8 +39,30 @@ def _parser() -> argparse.ArgumentParser:
                        description="Execute the chapters (reusing unchanged ones) and render "
                                    "the HTML to _build/html or _build/student/html.")
     add_config_options(b, BuildConfig)
+    p = sub.add_parser("pdf", help="build the book and print it into one PDF",
+                       description="Build the book (as `build`), print every page with "
+                                   "headless Chromium into _build/pdf/rtr-book.pdf (student "
+                                   "edition: rtr-book-student.pdf), then render the HTML "
+                                   "again so that it links the PDF.")
+    add_config_options(p, BuildConfig)
+    a = sub.add_parser("audit", help="audit a built book in headless Chromium",
+                       description="Every page of a built HTML book: axe-core accessibility "
+                                   "violations, console errors, requests leaving the machine, "
+                                   "content wider than its column.")
+    a.add_argument("html", nargs="+", help="built HTML folders (e.g. _build/html)")
     sub.add_parser("list", help="list the chapters and the profiles")
     return parser
+
+
+def _audit(folders: Sequence[str]) -> int:
+    from rtrlib.book.audit import audit_book, summarise
+
+    status = 0
+    for folder in folders:
+        audits = audit_book(Path(folder))
+        print(f"== {folder}\n{summarise(audits)}")
+        status |= any(a.problems() for a in audits)
+    return status
 
 
 def _list() -> int:
@@ -55,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "list":
             return _list()
+        if args.command == "audit":
+            return _audit(args.html)
+        if args.command == "pdf":
+            from rtrlib.book.pdf import make_pdf
+
+            return make_pdf(config_from_args(args, BuildConfig))
         return run_build(config_from_args(args, BuildConfig))
     except BookError as exc:
         print(f"error: {exc}", file=sys.stderr)

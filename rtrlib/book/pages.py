@@ -12,22 +12,89 @@ from rtrlib.claims import claims_in_notebook
 from rtrlib.claims.ledger import ledger_rows, render_ledger
 from rtrlib.claims.registry import entry_commits
 
-__all__ = ["fill_marks", "fmt_seconds", "collect_ledger", "render_execution_report",
-           "render_instructors_guide"]
+__all__ = ["collect_ledger", "edition_marks", "exercise_difficulties", "fill_marks",
+           "fmt_seconds", "pdf_name", "render_execution_report", "render_instructors_guide",
+           "sci"]
 
 REPORT_MARK = "<!-- rtrlib:execution-report -->"
 LEDGER_MARK = "<!-- rtrlib:claim-ledger -->"
 GUIDE_MARK = "<!-- rtrlib:instructors-guide -->"
+SOLUTIONS_MARK = "<!-- rtrlib:solutions -->"
+PDF_MARK = "<!-- rtrlib:book-pdf -->"
+DIFFICULTY_MARK = "<!-- rtrlib:difficulty-legend -->"
 GPU_FLOPS_ASSUMED = 30e12  # sustained FLOP/s assumed for GPU estimates (one modern data-centre GPU)
 
 
 def fmt_seconds(s: float | None) -> str:
-    """A duration for a reader: 'under a second', '12.3 s' or '4.5 min'."""
+    """A duration for a reader: 'under a second', '12.3 s', '4.5 min' or '31.5 h'."""
     if s is None:
         return "n/a"
     if s < 1:
         return "under a second"
-    return f"{s:.1f} s" if s < 90 else f"{s / 60:.1f} min"
+    if s < 90:
+        return f"{s:.1f} s"
+    return f"{s / 60:.1f} min" if s < 90 * 60 else f"{s / 3600:.1f} h"
+
+
+def sci(x: float) -> str:
+    """A number for MathJax: ``3.4e+18`` -> ``$3.4 \\times 10^{18}$``."""
+    text = f"{float(x):.2g}"
+    if "e" not in text:
+        return f"${text}$"
+    mantissa, exponent = text.split("e")
+    return f"${mantissa} \\times 10^{{{int(exponent)}}}$"
+
+
+def pdf_name(edition: str) -> str:
+    """The file name of an edition's whole-book PDF."""
+    return "rtr-book.pdf" if edition == "full" else f"rtr-book-{edition}.pdf"
+
+
+def edition_marks(edition: str, pdf: str | None) -> dict[str, str]:
+    """The edition-dependent sentences of the front matter: where the solutions are (true in
+    the edition being built) and where the whole-book PDF is (``pdf``: its file name in the HTML
+    root, None when ``make pdf`` has not written it)."""
+    if edition == "student":
+        solutions = ("This is the *student edition*: every solution is removed, from the pages, "
+                     "the search index and the downloadable notebooks and sources. The full "
+                     "edition (`make book`) shows each solution in a dropdown below its "
+                     "exercise.")
+        command = "`python -m rtrlib.book pdf --edition student`"
+    else:
+        solutions = ("In this edition each exercise's solution folds into a dropdown below it; "
+                     "the *student edition* (`make student`) is the same book with every "
+                     "solution removed.")
+        command = "`make pdf`"
+    if pdf:
+        book_pdf = (f'The whole book is also one PDF, <a href="../{pdf}">{pdf}</a>, printed '
+                    f"from these pages by {command}.")
+    else:
+        book_pdf = (f"{command} prints the whole book, these pages in order, into one PDF "
+                    f"(`_build/pdf/{pdf_name(edition)}`) and links it here.")
+    return {SOLUTIONS_MARK: solutions, PDF_MARK: book_pdf, DIFFICULTY_MARK: _legend()}
+
+
+def _legend() -> str:
+    from rtrlib.book.numbering import DIFFICULTY, stars
+
+    return "\n".join(f"- {stars(k)} **difficulty {k}**, {v}" for k, v in DIFFICULTY.items())
+
+
+_EXERCISE = re.compile(r"^(?::{3,}|`{3,})\{exercise\}[^\n]*\n((?:[ \t]*:[\w-]+:.*\n)*)", re.M)
+
+
+def exercise_difficulties(nb: Any) -> list[int | None]:
+    """The difficulty (``:class: difficulty-N``) of each exercise of a chapter, in order."""
+    from rtrlib.book.numbering import difficulty_of
+
+    found: list[int | None] = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for m in _EXERCISE.finditer(cell.source):
+            classes = re.findall(r"^[ \t]*:class:(.*)$", m.group(1), re.M)
+            found.append(difficulty_of(" ".join(classes).split()))
+    return found
 
 
 def render_execution_report(notebooks: dict[str, Any], runs: dict[str, ChapterRun],
@@ -101,10 +168,22 @@ def _gpu_time(teach: dict[str, Any], gpu_meta: dict[str, Any]) -> str:
     if teach.get("gpu_flop"):
         secs = float(teach["gpu_flop"]) / GPU_FLOPS_ASSUMED
         return (f"at least {fmt_seconds(secs)} (an estimate, not measured: the gpu "
-                f"profile's {float(teach['gpu_flop']):.2g} training FLOP at an assumed "
+                f"profile's {sci(teach['gpu_flop'])} training FLOP at an assumed "
                 f"{GPU_FLOPS_ASSUMED / 1e12:.0f} TFLOP/s; per-step overheads, which "
                 "dominate small models, are not counted)")
     return "not measured; no FLOP count stated"
+
+
+def _exercise_line(nb: Any) -> str:
+    levels = exercise_difficulties(nb)
+    if not levels:
+        return "none"
+    marked = [lv for lv in levels if lv is not None]
+    if not marked:
+        return f"{len(levels)}, not yet marked with a difficulty"
+    counts = ", ".join(f"{marked.count(k)} of difficulty {k}" for k in sorted(set(marked)))
+    rest = len(levels) - len(marked)
+    return f"{len(levels)}: {counts}" + (f", {rest} not yet marked" if rest else "")
 
 
 def render_instructors_guide(notebooks: dict[str, Any], gpu_notebooks: dict[str, Any]) -> str:
@@ -133,14 +212,19 @@ def render_instructors_guide(notebooks: dict[str, Any], gpu_notebooks: dict[str,
                 "this build)",
                 f"- **Run time on a GPU:** {_gpu_time(teach, gpu_meta)}",
                 f"- **For a class exercise, change:** "
-                f"{teach.get('class_exercise', 'the parameters in the first code cell')}", ""]
+                f"{teach.get('class_exercise', 'the parameters cell')}",
+                f"- **Exercises:** {_exercise_line(nb)}", ""]
     return "\n".join(out) if out else "No chapter was executed in this build.\n"
 
 
 def fill_marks(text: str, notebooks: dict[str, Any], runs: dict[str, ChapterRun],
-               profile: str, gpu_notebooks: dict[str, Any], ledger: str) -> str:
+               profile: str, gpu_notebooks: dict[str, Any], ledger: str,
+               marks: dict[str, str] | None = None) -> str:
     """Replace the report, ledger and guide marks of a ``book/`` page by their tables
-    (``ledger``: the page body from :func:`collect_ledger`)."""
+    (``ledger``: the page body from :func:`collect_ledger`) and any other mark in ``marks``
+    (from :func:`edition_marks`) by its text."""
+    for mark, replacement in (marks or {}).items():
+        text = text.replace(mark, replacement)
     if REPORT_MARK in text:
         text = text.replace(REPORT_MARK, render_execution_report(notebooks, runs, profile))
     if LEDGER_MARK in text:

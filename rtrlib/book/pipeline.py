@@ -20,7 +20,7 @@ from rtrlib.claims.ledger import registry_problems
 from rtrlib.claims.registry import load_registry, registry_path
 from rtrlib.params import DEVICES, PROFILES
 
-__all__ = ["BuildConfig", "build", "run_build"]
+__all__ = ["BuildConfig", "build", "execute_book", "html_dir", "render_book", "run_build"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,8 +87,7 @@ def _execute(config: BuildConfig, selected: list[str], profiles: dict[str, Any],
 
 # Chapters whose claims still use the retired one-seed record_claim (issue 11 moves them to the
 # registry); the registry is enforced for every other chapter. This set must end up empty.
-LEGACY_CHAPTERS = frozenset({"02_task_mixture", "03_utility_ranking", "04_interference",
-                             "05_retention", "07_implications"})
+LEGACY_CHAPTERS = frozenset({"06_olmo_injection"})
 
 
 def _enforce_registry(runs: dict[str, ChapterRun], profile: str, root: Path) -> None:
@@ -105,17 +104,17 @@ def _enforce_registry(runs: dict[str, ChapterRun], profile: str, root: Path) -> 
             run.error = f"its claims do not match {path.name}: " + "; ".join(problems)
 
 
-def run_build(config: BuildConfig, root: Path = ROOT, kernel: str | None = None) -> int:
-    """Execute the chapters ``config`` selects and render the book from ``root``; returns the
-    process exit status (1 when a chapter failed)."""
+def execute_book(config: BuildConfig, root: Path = ROOT,
+                 kernel: str | None = None) -> dict[str, ChapterRun] | None:
+    """Execute (or reuse) the chapters ``config`` selects; every chapter's run, or None when a
+    chapter failed (reported on stderr)."""
     all_chapters = toc_chapters(root)
     selected = list(config.chapters) or all_chapters
     unknown = [c for c in selected if c not in all_chapters]
     if unknown:
         raise unknown_value("chapter", unknown[0], all_chapters)
     profiles = load_profiles(root)
-    build_dir = Path(config.build_dir) if config.build_dir else root / "_build"
-    exec_dir = build_dir / "executed" / config.profile
+    exec_dir = _build_dir(config, root) / "executed" / config.profile
 
     runs = _execute(config, selected, profiles, exec_dir, root, kernel)
     for chapter in all_chapters:
@@ -130,20 +129,43 @@ def run_build(config: BuildConfig, root: Path = ROOT, kernel: str | None = None)
         print(f"error: chapter {r.chapter} failed in {r.error}\n"
               f"       executed notebook kept at {r.notebook}", file=sys.stderr)
     if failed:
-        return 1
+        return None
     missing = [c for c, r in runs.items() if r.status == "missing"]
     if missing:
         print(f"warning: not executed yet, left out of the HTML: {', '.join(missing)} "
               f"(run without --chapters to execute them)", file=sys.stderr)
-    if not config.html:
-        return 0
+    return runs
 
+
+def html_dir(config: BuildConfig, root: Path = ROOT) -> Path:
+    """Where the edition's HTML goes: ``_build/html`` or ``_build/<edition>/html``."""
+    build_dir = _build_dir(config, root)
+    return build_dir / ("html" if config.edition == "full" else f"{config.edition}/html")
+
+
+def _build_dir(config: BuildConfig, root: Path) -> Path:
+    return Path(config.build_dir) if config.build_dir else root / "_build"
+
+
+def render_book(config: BuildConfig, runs: dict[str, ChapterRun], root: Path = ROOT) -> Path:
+    """Stage the executed chapters and render the edition's HTML; returns its directory."""
     notebooks = {c: (read_notebook(r.notebook) if r.notebook else None) for c, r in runs.items()}
-    stage_dir = build_dir / "stage" / f"{config.profile}-{config.edition}"
+    stage_dir = _build_dir(config, root) / "stage" / f"{config.profile}-{config.edition}"
     stage(notebooks, runs, stage_dir, config.profile, config.edition, root)
-    out_html = build_dir / ("html" if config.edition == "full" else "student/html")
+    out_html = html_dir(config, root)
     t0 = time.perf_counter()
     render_html(stage_dir, out_html)
     print(f"HTML ({config.edition} edition, profile {config.profile}) written to {out_html} "
           f"in {fmt_seconds(time.perf_counter() - t0)}", file=sys.stderr)
+    return out_html
+
+
+def run_build(config: BuildConfig, root: Path = ROOT, kernel: str | None = None) -> int:
+    """Execute the chapters ``config`` selects and render the book from ``root``; returns the
+    process exit status (1 when a chapter failed)."""
+    runs = execute_book(config, root, kernel)
+    if runs is None:
+        return 1
+    if config.html:
+        render_book(config, runs, root)
     return 0

@@ -4,6 +4,7 @@ tables, executed chapters; solutions removed in the student edition) and renderi
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,10 +17,13 @@ import yaml
 from rtrlib.book.editions import strip_solutions
 from rtrlib.book.errors import BookError
 from rtrlib.book.execute import ChapterRun
-from rtrlib.book.pages import collect_ledger, fill_marks
+from rtrlib.book.pages import collect_ledger, edition_marks, fill_marks, pdf_name
 from rtrlib.book.profiles import ROOT
+from rtrlib.book.takeaway import Repository, launch_config, portable_notebook, portable_source
 
-__all__ = ["render_html", "stage"]
+__all__ = ["EXTRA", "render_html", "stage"]
+
+EXTRA = "_extra"  # copied as is into the HTML root (html_extra_path): chapter sources, the PDF
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -30,13 +34,20 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _stage_config(stage_dir: Path, notebooks: dict[str, Any], edition: str, root: Path) -> None:
-    """``_config.yml`` (student edition: solutions hidden, title marked) and ``_toc.yml``
-    without the chapters that have no executed notebook."""
+def _stage_config(stage_dir: Path, notebooks: dict[str, Any], edition: str, root: Path,
+                  repo: Repository, pdf: str | None) -> None:
+    """``_config.yml`` (student edition: solutions hidden, title marked; launch buttons only
+    with a repository; the extra files and the PDF) and ``_toc.yml`` without the chapters that
+    have no executed notebook."""
     config = yaml.safe_load((root / "_config.yml").read_text())
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     if edition == "student":
-        config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+        sphinx_config["hide_solutions"] = True
         config["title"] = f"{config.get('title', '')} (student edition)"
+    launch_config(config, repo)
+    sphinx_config["html_extra_path"] = [EXTRA]
+    sphinx_config["rtr_book_pdf"] = pdf or ""
+    config["exclude_patterns"] = [*config.get("exclude_patterns", []), EXTRA]
     _write_if_changed(stage_dir / "_config.yml", yaml.safe_dump(config, sort_keys=False).encode())
 
     toc_text = (root / "_toc.yml").read_text()
@@ -51,7 +62,11 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
     import nbformat
 
     (stage_dir / "chapters").mkdir(parents=True, exist_ok=True)
-    _stage_config(stage_dir, notebooks, edition, root)
+    repo = Repository.from_config(yaml.safe_load((root / "_config.yml").read_text()) or {})
+    built_pdf = stage_dir.parent.parent / "pdf" / pdf_name(edition)
+    pdf = pdf_name(edition) if built_pdf.exists() else None
+    _stage_config(stage_dir, notebooks, edition, root, repo, pdf)
+    marks = edition_marks(edition, pdf)
 
     gpu_dir = stage_dir.parent.parent / "executed" / "gpu"
     gpu_nbs = {c: json.loads(p.read_text()) for c in notebooks
@@ -59,15 +74,17 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
     rows, ledger = collect_ledger(notebooks, profile, root)
     _write_if_changed(stage_dir / "_static" / "claims.json",
                       json.dumps(rows, indent=1, allow_nan=False, default=str).encode())
-    wanted: set[Path] = set()
+    wanted: set[Path] = {Path("_static") / "claims.json"}
     for src in (root / "book").rglob("*"):  # front and back matter
         if src.is_dir():
             continue
         rel = src.relative_to(root)
+        if rel.parts[1] == "_static":  # the book's static files: on every page (Jupyter Book)
+            rel = Path(*rel.parts[1:])
         wanted.add(rel)
         data = src.read_bytes()
         if src.suffix == ".md":
-            text = fill_marks(data.decode(), notebooks, runs, profile, gpu_nbs, ledger)
+            text = fill_marks(data.decode(), notebooks, runs, profile, gpu_nbs, ledger, marks)
             if edition == "student":
                 text = strip_solutions(text)
             data = text.encode()
@@ -76,17 +93,24 @@ def stage(notebooks: dict[str, Any], runs: dict[str, ChapterRun], stage_dir: Pat
     for chapter, nb in notebooks.items():
         if nb is None:
             continue
-        nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # deep copy
+        nb = portable_notebook(nbformat.from_dict(json.loads(json.dumps(nb))), repo)  # a copy
+        source = portable_source((root / "chapters" / f"{chapter}.md").read_text())
         if edition == "student":
+            source = strip_solutions(source)
             for cell in nb.cells:
                 if cell.cell_type == "markdown":
                     cell.source = strip_solutions(cell.source)
-        rel = Path("chapters") / f"{chapter}.ipynb"
-        wanted.add(rel)
-        _write_if_changed(stage_dir / rel, nbformat.writes(nb).encode())
+        for rel, data in ((Path("chapters") / f"{chapter}.ipynb", nbformat.writes(nb).encode()),
+                          (Path(EXTRA) / "chapters" / f"{chapter}.md", source.encode())):
+            wanted.add(rel)
+            _write_if_changed(stage_dir / rel, data)
+    if pdf:
+        wanted.add(Path(EXTRA) / pdf)
+        _write_if_changed(stage_dir / EXTRA / pdf, built_pdf.read_bytes())
 
-    # drop staged pages that no longer exist in the source
-    for old in list((stage_dir / "book").rglob("*")) + list((stage_dir / "chapters").glob("*")):
+    # drop staged pages and files that no longer exist in the source
+    for old in [*(stage_dir / "book").rglob("*"), *(stage_dir / "chapters").glob("*"),
+                *(stage_dir / EXTRA).rglob("*"), *(stage_dir / "_static").rglob("*")]:
         if old.is_file() and old.relative_to(stage_dir) not in wanted:
             old.unlink()
 
@@ -96,7 +120,10 @@ def render_html(stage_dir: Path, out_html: Path) -> None:
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(stage_dir),
            "--builder", "html", "--warningiserror", "--nitpick", "--keep-going", "--quiet"]
-    proc = subprocess.run(cmd, text=True, capture_output=True)
+    # Sphinx loads the book's extension (rtrlib.book.sphinx_ext) from this rtrlib
+    paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    proc = subprocess.run(cmd, text=True, capture_output=True, env=env)
     if proc.returncode != 0:
         lines = (proc.stdout + proc.stderr).strip().splitlines()
         problems = [ln for ln in lines if re.search(r"WARNING|ERROR|[Ee]rror:", ln)

@@ -170,15 +170,25 @@ def train_target_losses(mixture: SizingMixture, target: int, widths: tuple[int, 
     The one place where this module calls the toy engine (:func:`rtrlib.toy.run_sweep`, cached
     and resumable); all widths and seeds of a mixture train as one tensor program.
     """
-    from rtrlib.toy import SweepConfig, run_sweep
+    from rtrlib.toy import (
+        ModelBatchConfig,
+        OptimConfig,
+        SweepConfig,
+        ToyRunConfig,
+        run_sweep,
+    )
+    from rtrlib.toy.mixture import MixtureConfig
 
-    cfg = SweepConfig(n_tasks=mixture.n_tasks, pi=mixture.frequencies, spectra=mixture.spectra,
-                      widths=tuple(widths), seeds=tuple(seeds), activation=training.activation,
-                      init_scale=training.init_scale, steps=training.steps,
-                      batch_size=training.batch_size, lr=training.lr, optimizer="sgd",
-                      lr_schedule="cosine", final_lr_fraction=training.final_lr_fraction,
-                      n_logs=training.n_logs, record_presence=False, device=device,
-                      checkpoint_every=training.steps)
+    cfg = SweepConfig(
+        mixture=MixtureConfig(n_tasks=mixture.n_tasks, pi=mixture.frequencies,
+                              spectra=mixture.spectra),
+        models=ModelBatchConfig(widths=tuple(widths), activation=training.activation,
+                                init_scale=training.init_scale),
+        optim=OptimConfig(optimizer="sgd", lr=training.lr, lr_schedule="cosine",
+                          final_lr_fraction=training.final_lr_fraction),
+        run=ToyRunConfig(steps=training.steps, batch_size=training.batch_size,
+                         seeds=tuple(seeds), device=device, checkpoint_every=training.steps),
+        n_logs=training.n_logs, record_presence=False)
     df = run_sweep(cfg)
     d = df[df["task"] == target]
     return d[["seed", "width", "step", "task_loss"]].rename(columns={"task_loss": "loss"})

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rtrlib.params import ParameterError
+
 __all__ = [
     "task_covariance",
     "mixture_covariance",
@@ -45,7 +47,6 @@ __all__ = [
     "features_above",
     "critical_width",
     "contested_utility",
-    "optimal_residuals",
 ]
 
 ArrayLike = np.ndarray | Sequence[float]
@@ -54,7 +55,7 @@ ArrayLike = np.ndarray | Sequence[float]
 def _as2d(U: np.ndarray) -> np.ndarray:
     U = np.asarray(U, dtype=float)
     if U.ndim != 2:
-        raise ValueError(f"an encoder must be a D x N matrix, got shape {U.shape}")
+        raise ParameterError("U", f"an array of shape {U.shape}", "a D x N matrix")
     return U
 
 
@@ -63,7 +64,8 @@ def task_covariance(basis: np.ndarray, spectrum: ArrayLike) -> np.ndarray:
     B = _as2d(basis)
     lam = np.asarray(spectrum, dtype=float)
     if lam.shape != (B.shape[1],):
-        raise ValueError(f"spectrum has shape {lam.shape}, basis has {B.shape[1]} columns")
+        raise ParameterError("spectrum", lam.tolist(),
+                             f"one value per column of the basis ({B.shape[1]})")
     return (B * lam) @ B.T
 
 
@@ -78,7 +80,7 @@ def mixture_covariance(pis: ArrayLike, bases: Sequence[np.ndarray],
     """``M = sum_k pi_k Sigma_k``: the covariance whose eigenvalues are the utilities."""
     pis = np.asarray(pis, dtype=float)
     if not (len(pis) == len(bases) == len(spectra)):
-        raise ValueError("pis, bases and spectra must have one entry per task")
+        raise ParameterError("pis", pis.tolist(), "one entry per basis and per spectrum")
     return sum(p * task_covariance(B, lam) for p, B, lam in zip(pis, bases, spectra, strict=True))
 
 
@@ -148,13 +150,13 @@ def rare_signal(U: np.ndarray, basis: np.ndarray) -> float:
 def _utilities(pis: ArrayLike, spectra: Sequence[ArrayLike]) -> list[np.ndarray]:
     pis = np.asarray(pis, dtype=float)
     if len(pis) != len(spectra):
-        raise ValueError("pis and spectra must have one entry per task")
+        raise ParameterError("pis", pis.tolist(), "one entry per spectrum")
     return [p * np.asarray(lam, dtype=float) for p, lam in zip(pis, spectra, strict=True)]
 
 
 def _check_rare(rare: int, K: int) -> int:
     if not 0 <= int(rare) < K:
-        raise ValueError(f"rare task index {rare} out of range for {K} tasks")
+        raise ParameterError("rare", rare, f"a task index in [0, {K - 1}]")
     return int(rare)
 
 
@@ -169,18 +171,19 @@ def features_above(pis: ArrayLike, spectra: Sequence[ArrayLike], rare: int,
 
 def critical_width(pis: ArrayLike, spectra: Sequence[ArrayLike], rare: int,
                    features: int = 1) -> int:
-    """Proposition 6 (reconstruction): the smallest width whose best encoder holds the rare
-    task's top ``features`` features.
+    """Proposition 6 (reconstruction): the smallest width whose best encoder holds the top
+    ``features`` features of task ``rare`` (any task index; the name says what it is used for).
 
     That is ``#{(k, j), k != r : u_{k,j} >= u_{r,m}} + m`` with ``m = features``; for m = 1 it is
-    one more than the count of other tasks' features whose utility exceeds the rare task's
-    (ties are counted against the rare task).
+    one more than the count of other tasks' features whose utility reaches the rare task's best
+    (ties are counted against the rare task). The width needed to explain a *fraction of a
+    task's variance* is another quantity: :func:`rtrlib.theory.utility.width_to_explain`.
     """
     u = _utilities(pis, spectra)
     rare = _check_rare(rare, len(u))
     ur = np.sort(u[rare])[::-1]
     if not 1 <= features <= len(ur):
-        raise ValueError(f"features must be in [1, {len(ur)}], got {features}")
+        raise ParameterError("features", features, f"an integer in [1, {len(ur)}]")
     ref = ur[features - 1]
     above = sum(int(np.sum(uk >= ref)) for k, uk in enumerate(u) if k != rare)
     return above + features
@@ -198,23 +201,6 @@ def contested_utility(pis: ArrayLike, spectra: Sequence[ArrayLike], rare: int,
     u = _utilities(pis, spectra)
     rare = _check_rare(rare, len(u))
     if width < 1:
-        raise ValueError(f"width must be >= 1, got {width}")
+        raise ParameterError("width", width, "an integer >= 1")
     others = np.sort(np.concatenate([uk for k, uk in enumerate(u) if k != rare]))[::-1]
     return float(others[width - 1]) if width <= len(others) else 0.0
-
-
-def optimal_residuals(pis: ArrayLike, spectra: Sequence[ArrayLike], width: int) -> np.ndarray:
-    """Each task's residual ``l_k(U*_N)`` at the best width-N encoder (the sum of the spectrum
-    values of its features outside the top-N utilities; ties broken by task order)."""
-    u = _utilities(pis, spectra)
-    if width < 0:
-        raise ValueError(f"width must be >= 0, got {width}")
-    flat = [(-float(val), k, j) for k, uk in enumerate(u) for j, val in enumerate(uk)]
-    flat.sort()
-    kept = {(k, j) for _, k, j in flat[:width]}
-    out = np.zeros(len(u))
-    for k, lam in enumerate(spectra):
-        for j, val in enumerate(np.asarray(lam, dtype=float)):
-            if (k, j) not in kept:
-                out[k] += val
-    return out

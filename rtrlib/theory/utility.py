@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rtrlib.params import ParameterError
+
 __all__ = [
     "utilities",
     "utility_ranking",
@@ -28,7 +30,7 @@ __all__ = [
     "optimal_task_loss",
     "optimal_total_loss",
     "optimal_loss_range",
-    "critical_width",
+    "width_to_explain",
     "learning_order",
 ]
 
@@ -37,9 +39,12 @@ def _check(pi, spectra) -> tuple[np.ndarray, list[np.ndarray]]:
     pi = np.asarray(pi, dtype=np.float64)
     spectra = [np.atleast_1d(np.asarray(s, dtype=np.float64)) for s in spectra]
     if pi.ndim != 1 or len(spectra) != len(pi):
-        raise ValueError("pi must be 1-D with one entry per spectrum")
-    if np.any(pi < 0) or any(np.any(s < 0) for s in spectra):
-        raise ValueError("frequencies and spectra must be non-negative")
+        raise ParameterError("pi", pi.tolist(), "a 1-D list with one entry per spectrum")
+    if np.any(pi < 0):
+        raise ParameterError("pi", pi.tolist(), "non-negative frequencies")
+    if any(np.any(s < 0) for s in spectra):
+        raise ParameterError("spectra", [s.tolist() for s in spectra],
+                             "non-negative eigenvalues")
     return pi, spectra
 
 
@@ -61,7 +66,7 @@ def utility_ranking(pi, spectra) -> np.ndarray:
 
 def _kept_mask(pi, spectra, width: int) -> np.ndarray:
     if int(width) != width or width < 0:
-        raise ValueError(f"width must be a non-negative integer, got {width!r}")
+        raise ParameterError("width", width, "a non-negative integer")
     order = utility_ranking(pi, spectra)
     kept = np.zeros(len(order), dtype=bool)
     kept[order[: int(width)]] = True
@@ -132,17 +137,19 @@ def optimal_loss_range(pi, spectra, width: int, rtol: float = 0.0
     return lo, hi
 
 
-def critical_width(pi, spectra, task: int, fraction: float = 0.5) -> int:
+def width_to_explain(pi, spectra, task: int, fraction: float = 0.5) -> int:
     """Smallest width whose optimum explains at least ``fraction`` of task ``task``'s variance.
 
     Follows the ranking used by :func:`retained_features` (ties broken stably). Returns 0 when
-    the task has no variance.
+    the task has no variance. Not to be confused with the critical width of Proposition 6
+    (:func:`rtrlib.theory.interference.critical_width`), the width at which a task gets its
+    *first* feature.
     """
     pi, spectra = _check(pi, spectra)
     if not 0 < fraction <= 1:
-        raise ValueError("fraction must be in (0, 1]")
+        raise ParameterError("fraction", fraction, "a number in (0, 1]")
     if not 0 <= task < len(pi):
-        raise ValueError(f"task must be in [0, {len(pi) - 1}]")
+        raise ParameterError("task", task, f"a task index in [0, {len(pi) - 1}]")
     total = spectra[task].sum()
     if total <= 0:
         return 0

@@ -16,12 +16,19 @@ population measurements; ``population_gradient(task)`` is the exact gradient of 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from rtrlib.params import require_choice, require_device, require_float, require_int
-from rtrlib.toy.mixture import Batch, TaskMixture
+from rtrlib.params import (
+    ParameterError,
+    require_choice,
+    require_device,
+    require_float,
+    require_int,
+)
+from rtrlib.store import KeyedConfig
+from rtrlib.toy.mixture import MixtureBatch, TaskMixture
 from rtrlib.toy.models import ModelBatch, derive_seed
 from rtrlib.toy.schedules import IIDSchedule, Schedule
 
@@ -32,29 +39,35 @@ LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
-class OptimConfig:
-    """Optimizer settings. ``lr_schedule='cosine'`` decays to ``final_lr_fraction * lr``."""
+class OptimConfig(KeyedConfig):
+    """Optimizer settings. ``lr_schedule='cosine'`` decays over the run's steps to
+    ``final_lr_fraction * lr``."""
 
-    optimizer: str = "sgd"
+    optimizer: str = field(default="sgd", metadata={"choices": OPTIMIZERS})
     lr: float = 0.5
     momentum: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
-    lr_schedule: str = "constant"
+    lr_schedule: str = field(default="constant", metadata={"choices": LR_SCHEDULES})
     final_lr_fraction: float = 0.0
-    steps: int = 1000
 
     def __post_init__(self) -> None:
+        if isinstance(self.betas, list):
+            object.__setattr__(self, "betas", tuple(self.betas))
         require_choice("optimizer", self.optimizer, OPTIMIZERS)
         require_float("lr", self.lr, 0.0, lo_open=True)
         require_float("momentum", self.momentum, 0.0, 1.0, hi_open=True)
+        if len(self.betas) != 2:
+            raise ParameterError("betas", self.betas, "two numbers in [0, 1)")
+        for b in self.betas:
+            require_float("betas", b, 0.0, 1.0, hi_open=True)
         require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         require_float("final_lr_fraction", self.final_lr_fraction, 0.0, 1.0)
-        require_int("steps", self.steps, 1)
 
-    def lr_at(self, step: int) -> float:
+    def lr_at(self, step: int, steps: int) -> float:
+        """The learning rate of update ``step`` in a run of ``steps`` updates."""
         if self.lr_schedule == "constant":
             return self.lr
-        frac = min(step / self.steps, 1.0)
+        frac = min(step / steps, 1.0)
         lo = self.final_lr_fraction
         return self.lr * (lo + (1 - lo) * 0.5 * (1 + math.cos(math.pi * frac)))
 
@@ -65,15 +78,17 @@ class OptimConfig:
 
 
 class Trainer:
-    """Online training of a :class:`ModelBatch` on a :class:`TaskMixture`."""
+    """Online training of a :class:`ModelBatch` on a :class:`TaskMixture` for ``steps`` updates
+    (the horizon of the learning-rate schedule); ``trainer.step`` counts the updates taken."""
 
     def __init__(self, mixture: TaskMixture, models: ModelBatch, optim: OptimConfig, *,
-                 batch_size: int, schedule: Schedule | None = None,
+                 batch_size: int, steps: int, schedule: Schedule | None = None,
                  device: str | torch.device = "cpu") -> None:
         require_int("batch_size", batch_size, 1)
+        require_int("steps", steps, 1)
         require_device("device", str(device))
         self.mixture, self.models, self.optim_config = mixture, models, optim
-        self.batch_size = batch_size
+        self.batch_size, self.steps = batch_size, steps
         self.device = torch.device(device)
         self.schedule = schedule or IIDSchedule(tuple(float(p) for p in mixture.pi))
         self.tensors = mixture.tensors(self.device, models.U.dtype)
@@ -83,23 +98,23 @@ class Trainer:
         self.step = 0
 
     # ---- data ---------------------------------------------------------------------------------
-    def next_batch(self) -> Batch:
+    def next_batch(self) -> MixtureBatch:
         """The next batch of the stream (advances the generators, not the step counter)."""
         tasks = self.schedule.tasks(self.step, self.batch_size, self.generators, self.device)
         return self.mixture.sample(tasks, self.generators, self.tensors)
 
     # ---- gradients and updates -----------------------------------------------------------------
-    def gradients(self, batch: Batch, sample_weight: torch.Tensor | None = None
+    def gradients(self, batch: MixtureBatch, sample_weight: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradients (dU, dA) of every model's (weighted) batch loss; no update."""
         loss = self.models.batch_loss(batch, sample_weight)
         gU, gA = torch.autograd.grad(loss.sum(), self.models.parameters())
         return gU, gA
 
-    def update(self, batch: Batch) -> torch.Tensor:
+    def update(self, batch: MixtureBatch) -> torch.Tensor:
         """One optimizer step on ``batch``; returns the per-model batch losses (S, W)."""
         for group in self.optimizer.param_groups:
-            group["lr"] = self.optim_config.lr_at(self.step)
+            group["lr"] = self.optim_config.lr_at(self.step, self.steps)
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.models.batch_loss(batch)
         loss.sum().backward()
@@ -118,9 +133,10 @@ class Trainer:
         return self.models.task_losses(self.tensors, self.mixture.n_tasks,
                                        self.mixture.background_variance)
 
-    def feature_presence(self) -> torch.Tensor:
-        """Presence of every feature in every model (S, W, F)."""
-        return self.models.feature_presence(self.tensors, self.mixture.background_variance)
+    def feature_presence(self, features: torch.Tensor | None = None) -> torch.Tensor:
+        """Presence of every feature (or of ``features``) in every model (S, W, F), float64."""
+        return self.models.feature_presence(self.tensors, self.mixture.background_variance,
+                                            features)
 
     def population_gradient(self, task: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact gradient (dU, dA) of each model's population loss l_task (the reference G_r)."""

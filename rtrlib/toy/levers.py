@@ -1,7 +1,7 @@
 """Three levers for getting a rare task learned, compared at equal training compute.
 
-The mixture is :func:`rtrlib.toy.interference.rare_mixture`: ``n_common`` Zipf tasks and one rare
-task (the last) with a single strong feature. A *setting* is a triple (width ``N``, rare rate
+The mixture is a :class:`~rtrlib.toy.config.RareMixtureConfig`: ``n_common`` Zipf tasks and one
+rare task (the last) with a single strong feature. A *setting* is a triple (width ``N``, rare rate
 ``r``, gap ``G``): every ``G``-th step opens with a burst of ``r * G`` rare samples, all other
 rows are drawn from the common tasks, so the rare task's global frequency is ``r / B`` whatever
 the gap. Starting from a baseline setting ``(N0, r0, G0)`` the three levers are
@@ -22,192 +22,124 @@ encoder, D x N, and the readouts, N x F; width enters linearly). Models that hav
 within the run are censored: their compute-to-learn is only known to exceed the run's compute.
 
 ``run_levers_grid(config)`` returns one row per (width, rate, gap, seed) with the steps and
-FLOPs to learn; ``lever_table(grid, config, base_width)`` turns it into one row per (lever,
+FLOPs to learn; :func:`rtrlib.toy.lever_costs.lever_table` turns it into one row per (lever,
 setting) relative to a baseline; ``run_levers(config)`` does both for every baseline width in
 ``config.base_widths``. Results are cached through :mod:`rtrlib.store` and checkpointed, so a
-killed run resumes. Command line: ``python -m rtrlib.toy.levers --help``.
+killed run resumes. Command line: ``python -m rtrlib.toy levers --help``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
-from rtrlib.cli import parse_config_command
-from rtrlib.params import (
-    ParameterError,
-    require_choice,
-    require_device,
-    require_float,
-    require_int,
-    require_ints,
-)
-from rtrlib.store import (
-    KeyedConfig,
-    Store,
-    config_key,
-    run_resumable,
-)
-from rtrlib.theory.utility import critical_width
-from rtrlib.toy.engine import OPTIMIZERS, OptimConfig, Trainer
-from rtrlib.toy.interference import RareTaskMixture
+from rtrlib.params import ParameterError, require_float, require_int, require_ints
+from rtrlib.store import Store, config_key, run_resumable
+from rtrlib.toy.config import ADAM, ModelBatchConfig, RareTaskExperiment, ToyRunConfig
+from rtrlib.toy.engine import OptimConfig
+from rtrlib.toy.lever_costs import lever_table
 from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
-from rtrlib.toy.models import ModelBatch
-from rtrlib.toy.schedules import draw_tasks
+from rtrlib.toy.schedules import BurstSchedule
 
-__all__ = ["LEVERS", "LeversConfig", "RateGapSchedule", "flops_per_step", "run_levers_grid",
-           "lever_table", "run_levers", "cheapest_levers", "levers_key", "main"]
-
-LEVERS = ("widen", "raise frequency", "replay more often")
-
+__all__ = ["LeversConfig", "flops_per_step", "run_levers_grid", "run_levers", "levers_key"]
 
 
 @dataclass(frozen=True)
-class RateGapSchedule:
-    """Per stream ``s``: ``rates[s] * gaps[s]`` rare samples every ``gaps[s]`` steps.
-
-    Bursts fall on steps ``0, G, 2G, ...`` and fill the first rows of the batch; all other rows
-    are i.i.d. from ``pi`` with the rare task removed (the common tasks' Zipf law).
-    """
-
-    pi: tuple[float, ...]
-    task: int
-    rates: tuple[int, ...]
-    gaps: tuple[int, ...]
-
-    def burst_size(self, step: int, stream: int) -> int:
-        g = self.gaps[stream]
-        return 0 if step % g else self.rates[stream] * g
-
-    def tasks(self, step, batch_size, generators, device):
-        p = np.asarray(self.pi, dtype=np.float64).copy()
-        p[self.task] = 0.0
-        p /= p.sum()
-        rows = []
-        for s, gen in enumerate(generators):
-            n = self.burst_size(step, s)
-            if n > batch_size:
-                raise ParameterError("rates", self.rates,
-                                     f"rate x gap <= batch size {batch_size}")
-            head = torch.full((n,), self.task, dtype=torch.long, device=device)
-            rows.append(torch.cat([head, draw_tasks(p, batch_size - n, gen, device)]))
-        return torch.stack(rows)
-
-
-@dataclass(frozen=True)
-class LeversConfig(RareTaskMixture, KeyedConfig):
-    """The grid of settings and the baseline the levers start from, on a
-    :class:`~rtrlib.toy.interference.RareTaskMixture`.
+class LeversConfig(RareTaskExperiment):
+    """The grid of settings and the baseline the levers start from.
 
     ``rates`` are rare samples per batch on average (global frequency ``rate / batch_size``);
-    ``base_rate``, ``base_gap`` and each of ``base_widths`` must be in their grids.
+    ``base_rate``, ``base_gap`` and each of ``base_widths`` must be in their grids. A model has
+    learned the rare task once its relative loss stays below ``threshold`` for ``hold`` steps
+    (checked every ``log_every`` steps; loss traces kept every ``trace_every``).
     """
 
-    NOT_KEYED = ("checkpoint_every", "progress", "base_widths")  # baselines only re-slice the grid
+    NOT_KEYED = ("base_widths",)  # the baselines only re-slice the grid
 
-    # the grid
-    widths: tuple[int, ...] = (8, 12, 16, 24, 32, 48)
     rates: tuple[int, ...] = (1, 2, 4, 8)
     gaps: tuple[int, ...] = (1, 4, 16)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    # the baseline
     base_widths: tuple[int, ...] = (8, 16, 24, 32)
     base_rate: int = 1
     base_gap: int = 16
-    # training
-    batch_size: int = 256
-    steps: int = 2048
-    optimizer: str = "adam"
-    lr: float = 0.01
-    init_scale: float = 0.1
-    device: str = "cpu"
-    # what "learned" means, and how often it is checked
+    models: ModelBatchConfig = ModelBatchConfig(widths=(8, 12, 16, 24, 32, 48))
+    optim: OptimConfig = ADAM
+    run: ToyRunConfig = ToyRunConfig(steps=2048, batch_size=256, seeds=(0, 1, 2))
     threshold: float = 0.25
     hold: int = 256
     log_every: int = 1
     trace_every: int = 16
-    checkpoint_every: int = 512
-    progress: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("widths", "rates", "gaps", "seeds", "base_widths"):
+        for name in ("rates", "gaps", "base_widths"):
             v = getattr(self, name)
             if isinstance(v, list):
                 object.__setattr__(self, name, tuple(v))
-        self.validate_mixture()
-        require_int("batch_size", self.batch_size, 2, 1 << 20)
-        for name in ("widths", "rates", "gaps", "seeds", "base_widths"):
-            vals = require_ints(name, getattr(self, name), 0 if name == "seeds" else 1)
+            vals = require_ints(name, getattr(self, name), 1)
             if len(set(vals)) != len(vals):
                 raise ParameterError(name, vals, "distinct values")
-        if max(self.rates) * max(self.gaps) > self.batch_size // 2:
+        batch, steps, widths = self.run.batch_size, self.run.steps, self.models.widths
+        if max(self.rates) * max(self.gaps) > batch // 2:
             raise ParameterError("rates", self.rates,
                                  f"rates with rate x gap <= batch_size / 2 = "
-                                 f"{self.batch_size // 2} for every gap {self.gaps}")
+                                 f"{batch // 2} for every gap {self.gaps}")
         if self.base_rate not in self.rates:
             raise ParameterError("base_rate", self.base_rate, f"one of rates {self.rates}")
         if self.base_gap not in self.gaps:
             raise ParameterError("base_gap", self.base_gap, f"one of gaps {self.gaps}")
-        for w in self.base_widths:
-            if w not in self.widths:
-                raise ParameterError("base_widths", self.base_widths,
-                                     f"widths taken from widths {self.widths}")
-        require_int("steps", self.steps, 1, 100_000_000)
-        for g in self.gaps:
-            if self.steps % g:
-                raise ParameterError("steps", self.steps, f"a multiple of every gap {self.gaps}")
-        require_choice("optimizer", self.optimizer, OPTIMIZERS)
-        require_float("lr", self.lr, 0.0, 10.0, lo_open=True)
-        require_float("init_scale", self.init_scale, 0.0, 10.0, lo_open=True)
-        require_device("device", self.device)
+        if any(w not in widths for w in self.base_widths):
+            raise ParameterError("base_widths", self.base_widths,
+                                 f"widths taken from widths {widths}")
+        if any(steps % g for g in self.gaps):
+            raise ParameterError("steps", steps, f"a multiple of every gap {self.gaps}")
         require_float("threshold", self.threshold, 0.0, 1.0, lo_open=True, hi_open=True)
-        require_int("hold", self.hold, 2 * max(self.gaps), self.steps)
-        require_int("log_every", self.log_every, 1, self.steps)
-        require_int("trace_every", self.trace_every, 1, self.steps)
-        require_int("checkpoint_every", self.checkpoint_every, 1)
+        require_int("hold", self.hold, 2 * max(self.gaps), steps)
+        require_int("log_every", self.log_every, 1, steps)
+        require_int("trace_every", self.trace_every, 1, steps)
 
     # ---- derived --------------------------------------------------------------------------
     @property
     def streams(self) -> tuple[tuple[int, int, int], ...]:
         """(rate, gap, seed) of every stream, rate-major."""
-        return tuple((r, g, s) for r in self.rates for g in self.gaps for s in self.seeds)
+        return tuple((r, g, s) for r in self.rates for g in self.gaps for s in self.run.seeds)
+
+    def stream_seeds(self) -> tuple[int, ...]:
+        return tuple(s for _, _, s in self.streams)
 
     def frequency(self, rate: int) -> float:
-        return rate / self.batch_size
+        return rate / self.run.batch_size
+
+    @property
+    def rare_frequency(self) -> float:
+        """The baseline's rare frequency ``base_rate / batch_size``."""
+        return self.frequency(self.base_rate)
 
     def mixture_config(self, rate: int | None = None) -> MixtureConfig:
-        """The mixture with the rare task at ``rate`` (default ``base_rate``)."""
-        rate = self.base_rate if rate is None else rate
-        return self.rare_mixture_at(self.frequency(rate))
+        """The mixture with the rare task at ``rate`` (default ``base_rate``); the common tasks
+        are the same at every rate, and every stream draws them with the rare task removed."""
+        return self.mixture.with_frequency(self.frequency(self.base_rate if rate is None
+                                                          else rate))
 
-    def schedule(self, mixture: TaskMixture) -> RateGapSchedule:
-        return RateGapSchedule(pi=tuple(float(p) for p in mixture.pi), task=self.rare,
-                               rates=tuple(r for r, _, _ in self.streams),
-                               gaps=tuple(g for _, g, _ in self.streams))
+    def critical_width(self, rate: int | None = None) -> int:
+        """Proposition 6's critical width with the rare task at ``rate`` (default
+        ``base_rate``)."""
+        return self.mixture.critical_width(self.frequency(self.base_rate if rate is None
+                                                          else rate))
 
-    def build(self, mixture: TaskMixture | None = None) -> Trainer:
-        mixture = mixture or self.mixture_config().build()
-        models = ModelBatch.init(mixture, self.widths, [s for _, _, s in self.streams],
-                                 init_scale=self.init_scale, device=self.device)
-        optim = OptimConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps)
-        return Trainer(mixture, models, optim, batch_size=self.batch_size,
-                       schedule=self.schedule(mixture), device=self.device)
-
-    def predicted_critical_width(self, rate: int | None = None) -> int:
-        """Smallest width whose optimum holds the rare feature (utility ranking)."""
-        m = self.mixture_config(rate).build()
-        return critical_width(m.pi, m.spectra, self.rare)
+    def schedule(self, mixture: TaskMixture) -> BurstSchedule:
+        return BurstSchedule.matched(tuple(float(p) for p in mixture.pi), self.rare,
+                                     gaps=tuple(g for _, g, _ in self.streams),
+                                     rates=tuple(r for r, _, _ in self.streams))
 
     def total_flops(self) -> float:
         """Training FLOPs of the whole grid (every stream and width, all steps)."""
         m = self.mixture_config().build()
-        per = sum(flops_per_step(w, self.batch_size, m.input_dim, m.n_features)
-                  for w in self.widths)
-        return float(per * len(self.streams) * self.steps)
+        per = sum(flops_per_step(w, self.run.batch_size, m.input_dim, m.n_features)
+                  for w in self.models.widths)
+        return float(per * len(self.streams) * self.run.steps)
 
 
 def flops_per_step(width: int, batch_size: int, input_dim: int, n_features: int) -> float:
@@ -228,14 +160,14 @@ def _train(config: LeversConfig, store: Store, key: str,
     var = torch.as_tensor(mixture.task_variance())
     common = torch.arange(mixture.n_tasks) != rare
     w_common = torch.as_tensor(mixture.pi[common.numpy()] / mixture.pi[common.numpy()].sum())
-    S, W = len(config.streams), len(config.widths)
+    S, W = len(config.streams), len(config.models.widths)
     # start of the current run of measurements below threshold (-1: above now), and the step
     # at which the first run long enough to count (``hold`` steps) began (-1: not yet)
     state: dict = {"run_start": torch.full((S, W), -1, dtype=torch.long),
                    "learned_at": torch.full((S, W), -1, dtype=torch.long), "trace": []}
 
     def observe(step: int) -> None:  # models have taken `step` updates
-        if not (step % config.log_every == 0 or step == config.steps):
+        if not (step % config.log_every == 0 or step == config.run.steps):
             return
         with torch.no_grad():
             losses = trainer.task_losses().double().cpu() / var               # (S, W, K)
@@ -249,11 +181,11 @@ def _train(config: LeversConfig, store: Store, key: str,
         held = below & (step - run_start >= config.hold) & (learned_at < 0)
         state["run_start"], state["learned_at"] = run_start, torch.where(held, run_start,
                                                                          learned_at)
-        if step % config.trace_every == 0 or step == config.steps:
+        if step % config.trace_every == 0 or step == config.run.steps:
             state["trace"].append({"step": step, "rare_loss": rare_loss.numpy().copy(),
                                    "common_loss": common_loss.numpy().copy()})
 
-    seconds = run_loop(trainer, state, config, store=store, key=key, observe=observe,
+    seconds = run_loop(trainer, state, config.run, store=store, key=key, observe=observe,
                        stop_at=stop_at, desc="levers")
     if seconds is None:
         return None
@@ -263,24 +195,25 @@ def _train(config: LeversConfig, store: Store, key: str,
 
 def _grid_frame(config: LeversConfig, raw: dict) -> pd.DataFrame:
     mixture = config.mixture_config().build()
-    S, W = len(config.streams), len(config.widths)
+    batch = config.run.batch_size
+    S, W = len(config.streams), len(config.models.widths)
     rates = np.repeat([r for r, _, _ in config.streams], W)
     gaps = np.repeat([g for _, g, _ in config.streams], W)
     seeds = np.repeat([s for _, _, s in config.streams], W)
-    widths = np.tile(config.widths, S)
+    widths = np.tile(config.models.widths, S)
     last = raw["trace"][-1]
     final_rare = last["rare_loss"].ravel()
     at = raw["learned_at"].ravel()
     learned = at >= 0
     steps_to_learn = np.where(learned, at, np.nan).astype(float)
-    fps = np.array([flops_per_step(int(w), config.batch_size, mixture.input_dim,
-                                   mixture.n_features) for w in widths])
-    nc = {r: config.predicted_critical_width(r) for r in config.rates}
+    fps = np.array([flops_per_step(int(w), batch, mixture.input_dim, mixture.n_features)
+                    for w in widths])
+    nc = {r: config.critical_width(r) for r in config.rates}
     df = pd.DataFrame({
-        "width": widths, "rate": rates, "frequency": rates / config.batch_size, "gap": gaps,
+        "width": widths, "rate": rates, "frequency": rates / batch, "gap": gaps,
         "seed": seeds, "learned": learned, "steps_to_learn": steps_to_learn,
         "flops_per_step": fps, "flops_to_learn": steps_to_learn * fps,
-        "flops_run": fps * config.steps, "final_rare_loss": final_rare,
+        "flops_run": fps * config.run.steps, "final_rare_loss": final_rare,
         "held_to_end": final_rare < config.threshold,
         "final_common_loss": last["common_loss"].ravel(),
         "critical_width": [nc[r] for r in rates],
@@ -291,11 +224,11 @@ def _grid_frame(config: LeversConfig, raw: dict) -> pd.DataFrame:
 
 
 def _trace_frame(config: LeversConfig, raw: dict) -> pd.DataFrame:
-    S, W = len(config.streams), len(config.widths)
+    S, W = len(config.streams), len(config.models.widths)
     cols = {"rate": np.repeat([r for r, _, _ in config.streams], W),
             "gap": np.repeat([g for _, g, _ in config.streams], W),
             "seed": np.repeat([s for _, _, s in config.streams], W),
-            "width": np.tile(config.widths, S)}
+            "width": np.tile(config.models.widths, S)}
     parts = [pd.DataFrame({**cols, "step": t["step"], "rare_loss": t["rare_loss"].ravel(),
                            "common_loss": t["common_loss"].ravel()}) for t in raw["trace"]]
     return pd.concat(parts, ignore_index=True)
@@ -324,116 +257,10 @@ def run_levers_grid(config: LeversConfig, *, store: Store | None = None, refresh
     return (grid, _trace_frame(config, raw)) if trace else grid
 
 
-def _seed_mean(grid: pd.DataFrame) -> pd.DataFrame:
-    """Per setting over seeds: fraction learned, median steps and FLOPs to learn (a seed that
-    did not learn counts as infinite, so the median is finite when most seeds learned), mean
-    final losses."""
-    def agg(g: pd.DataFrame) -> pd.Series:
-        steps = np.where(g["learned"], g["steps_to_learn"], np.inf)
-        med = float(np.sort(steps)[len(steps) // 2])      # the (upper) median
-        fps = float(g["flops_per_step"].iloc[0])
-        return pd.Series({
-            "learned_fraction": float(g["learned"].mean()),
-            "learned": bool(np.isfinite(med)),
-            "steps_to_learn": med,
-            "flops_to_learn": med * fps,
-            "flops_per_step": fps,
-            "flops_run": float(g["flops_run"].iloc[0]),
-            "final_rare_loss": float(g["final_rare_loss"].mean()),
-            "final_common_loss": float(g["final_common_loss"].mean()),
-            "critical_width": int(g["critical_width"].iloc[0]),
-            "predicted_learnable": bool(g["predicted_learnable"].iloc[0]),
-        })
-    return grid.groupby(["width", "rate", "gap"]).apply(agg, include_groups=False).reset_index()
-
-
-def lever_table(grid: pd.DataFrame, config: LeversConfig, base_width: int) -> pd.DataFrame:
-    """One row per (lever, setting) starting from (base_width, base_rate, base_gap).
-
-    ``multiplier`` is the lever's strength relative to the baseline (width ratio, rate ratio,
-    or gap shrink factor ``G0 / G``; 1 for the baseline itself, listed under every lever).
-    ``flops_to_learn`` is the median over seeds (the upper median for an even count; a seed
-    that did not learn counts as ``inf``);
-    ``common_penalty`` is the final common loss minus the baseline's.
-    """
-    if base_width not in config.widths:
-        raise ParameterError("base_width", base_width, f"one of widths {config.widths}")
-    s = _seed_mean(grid)
-    r0, g0 = config.base_rate, config.base_gap
-    base = s[(s["width"] == base_width) & (s["rate"] == r0) & (s["gap"] == g0)].iloc[0]
-    parts = []
-    for lever, sel, mult in (
-        ("widen", (s["rate"] == r0) & (s["gap"] == g0) & (s["width"] >= base_width),
-         s["width"] / base_width),
-        ("raise frequency", (s["width"] == base_width) & (s["gap"] == g0) & (s["rate"] >= r0),
-         s["rate"] / r0),
-        ("replay more often", (s["width"] == base_width) & (s["rate"] == r0) & (s["gap"] <= g0),
-         g0 / s["gap"]),
-    ):
-        part = s[sel].copy()
-        part.insert(0, "lever", lever)
-        part.insert(1, "multiplier", mult[sel].to_numpy())
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    out.insert(0, "base_width", base_width)
-    out["common_penalty"] = out["final_common_loss"] - base["final_common_loss"]
-    out["relative_cost"] = out["flops_to_learn"] / out["flops_per_step"].min()
-    return out.sort_values(["lever", "multiplier"]).reset_index(drop=True)
-
-
 def run_levers(config: LeversConfig, *, store: Store | None = None,
                refresh: bool = False) -> pd.DataFrame:
-    """Compute-to-learn per lever and setting, for every baseline width in ``base_widths``:
-    columns base_width, lever, multiplier, width, rate, gap, learned, learned_fraction,
-    steps_to_learn, flops_to_learn (median over seeds, inf if most did not learn), flops_per_step,
-    flops_run, final_rare_loss, final_common_loss, common_penalty, critical_width,
-    predicted_learnable."""
+    """Compute-to-learn per lever and setting, for every baseline width in ``base_widths``
+    (:func:`rtrlib.toy.lever_costs.lever_table` of :func:`run_levers_grid`)."""
     grid = run_levers_grid(config, store=store, refresh=refresh)
     return pd.concat([lever_table(grid, config, w) for w in config.base_widths],
                      ignore_index=True)
-
-
-def cheapest_levers(table: pd.DataFrame) -> pd.DataFrame:
-    """Per baseline width and lever: the cheapest setting that learned the task (NaN FLOPs when
-    no setting of the lever did), and which lever wins at each baseline width."""
-    rows = []
-    for (bw, lever), g in table.groupby(["base_width", "lever"], sort=False):
-        ok = g[np.isfinite(g["flops_to_learn"])]
-        if len(ok):
-            best = ok.loc[ok["flops_to_learn"].idxmin()]
-            rows.append({"base_width": bw, "lever": lever, "flops_to_learn":
-                         float(best["flops_to_learn"]), "multiplier": float(best["multiplier"]),
-                         "width": int(best["width"]), "rate": int(best["rate"]),
-                         "gap": int(best["gap"]),
-                         "common_penalty": float(best["common_penalty"])})
-        else:
-            rows.append({"base_width": bw, "lever": lever, "flops_to_learn": np.nan,
-                         "multiplier": np.nan, "width": -1, "rate": -1, "gap": -1,
-                         "common_penalty": np.nan})
-    out = pd.DataFrame(rows)
-    best = out.dropna(subset=["flops_to_learn"]).sort_values("flops_to_learn")
-    winner = best.groupby("base_width")["lever"].first()
-    out["cheapest"] = out.apply(lambda r: winner.get(r["base_width"]) == r["lever"], axis=1)
-    return out
-
-
-# ---- command line ---------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
-    """``python -m rtrlib.toy.levers [--widths ...] [--rates ...] [--gaps ...] --out FILE.csv``."""
-    parsed = parse_config_command(argv, LeversConfig, prog="python -m rtrlib.toy.levers",
-                                  description="Compute-to-learn a rare task: widen, raise "
-                                              "its frequency, or replay it more often.",
-                                  out="levers.csv")
-    if parsed is None:
-        return 2
-    cfg, a = parsed
-    table = run_levers(cfg, refresh=a.refresh)
-    table.to_csv(a.out, index=False)
-    with pd.option_context("display.width", 160):
-        print(cheapest_levers(table))
-    print(f"wrote {len(table)} rows to {a.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,13 +1,14 @@
 """The resumable training loop the toy experiments share.
 
-Each experiment keeps what it measures in one ``state`` dict, passes its config (``steps``,
-``checkpoint_every``, ``progress``) and supplies two callbacks:
-``observe(step)``, called before every update and once more after the last, and ``advance()``,
-which takes one update (by default :meth:`Trainer.train_step`). The loop adds the rest: a
-checkpoint of the trainer and the state every ``checkpoint_every`` updates, resuming from it, a
-progress bar, wall-clock time summed over sessions, and ``stop_at`` (end the session after that
-many updates with a checkpoint written, which is how tests imitate a killed job). A checkpoint is
-always taken before ``observe`` of its step, so a resumed run observes every step exactly once.
+Each experiment keeps what it measures in one ``state`` dict, passes its run config
+(:class:`rtrlib.toy.config.ToyRunConfig`: ``steps``, ``checkpoint_every``, ``progress``) and
+supplies two callbacks: ``observe(step)``, called before every update and once more after the
+last, and ``advance()``, which takes one update (by default :meth:`Trainer.train_step`). The
+loop adds the rest: a checkpoint of the trainer and the state every ``checkpoint_every``
+updates, resuming from it, a progress bar, wall-clock time summed over sessions, and ``stop_at``
+(end the session after that many updates with a checkpoint written, which is how tests imitate
+a killed job). A checkpoint is always taken before ``observe`` of its step, so a resumed run
+observes every step exactly once.
 """
 
 from __future__ import annotations

@@ -30,11 +30,12 @@ import numpy as np
 import torch
 
 from rtrlib.params import ParameterError, require_float, require_int
+from rtrlib.store import KeyedConfig
 
 __all__ = [
     "MixtureConfig",
     "TaskMixture",
-    "Batch",
+    "MixtureBatch",
     "zipf_frequencies",
     "power_law_spectrum",
 ]
@@ -60,7 +61,7 @@ def _per_task(name: str, value, n_tasks: int, kind: type) -> tuple:
 
 
 @dataclass(frozen=True)
-class MixtureConfig:
+class MixtureConfig(KeyedConfig):
     """A validated description of a task mixture; ``.build()`` makes the :class:`TaskMixture`.
 
     Defaults are the book's choice: 32 tasks, Zipf frequencies with exponent 1, 8 features per
@@ -142,7 +143,7 @@ class MixtureConfig:
 
 
 @dataclass(frozen=True)
-class Batch:
+class MixtureBatch:
     """One batch per seed stream, stacked: leading dim ``S`` (streams), then ``B`` samples.
 
     ``x`` (S, B, D) inputs; ``task`` (S, B) task ids; ``y`` (S, B, F) targets over all features;
@@ -243,7 +244,7 @@ class TaskMixture:
         }
 
     def sample(self, tasks: torch.Tensor, generators: list[torch.Generator],
-               tensors: dict[str, torch.Tensor] | None = None) -> Batch:
+               tensors: dict[str, torch.Tensor] | None = None) -> MixtureBatch:
         """Inputs and targets for given task ids ``tasks`` (S, B), one generator per stream.
 
         The task ids come from a schedule (:mod:`rtrlib.toy.schedules`); this draws ``x`` and
@@ -274,7 +275,7 @@ class TaskMixture:
         if noise is not None:
             y = y + self.label_noise * noise
         mask = t["feature_task"].view(1, 1, -1) == tasks.unsqueeze(-1)
-        return Batch(x=x, task=tasks, y=y, mask=mask)
+        return MixtureBatch(x=x, task=tasks, y=y, mask=mask)
 
     def with_(self, **changes) -> TaskMixture:
         return dataclasses.replace(self, **changes)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rtrlib.params import ParameterError, require_choice, require_float, require_ints
-from rtrlib.toy.mixture import Batch, TaskMixture
+from rtrlib.params import require_choice, require_float, require_ints
+from rtrlib.toy.mixture import MixtureBatch, TaskMixture
 
 __all__ = ["ModelBatch", "ACTIVATIONS", "derive_seed"]
 
@@ -114,7 +114,7 @@ class ModelBatch:
         return torch.stack([torch.bmm(hw, aw) for hw, aw in
                             zip(self.split(h), self.split(self.A, 1), strict=True)], dim=1)
 
-    def sample_losses(self, batch: Batch) -> torch.Tensor:
+    def sample_losses(self, batch: MixtureBatch) -> torch.Tensor:
         """Each sample's squared error on its own task's features: (S, W, B)."""
         h = self.hidden(batch.x)
         mask = batch.mask.to(h.dtype)
@@ -124,7 +124,8 @@ class ModelBatch:
             out.append((r * r).sum(-1))
         return torch.stack(out, dim=1)
 
-    def batch_loss(self, batch: Batch, sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+    def batch_loss(self, batch: MixtureBatch, sample_weight: torch.Tensor | None = None
+                   ) -> torch.Tensor:
         """Per-model batch loss (S, W): the mean over the batch of each sample's squared error.
 
         ``sample_weight`` (S, B) multiplies each sample's error before the mean (still divided by
@@ -184,28 +185,34 @@ class ModelBatch:
         return out.index_add(2, tensors["feature_task"], fl)
 
     @torch.no_grad()
-    def feature_presence(self, tensors: dict[str, torch.Tensor],
-                         background: float = 0.0, rtol: float = 1e-10) -> torch.Tensor:
-        """Presence of each feature in each model's representation (S, W, F), in [0, 1].
+    def feature_presence(self, tensors: dict[str, torch.Tensor], background: float = 0.0,
+                         features: torch.Tensor | None = None, rtol: float = 1e-7
+                         ) -> torch.Tensor:
+        """Presence of each feature in each model's representation (S, W, F), float64 in [0, 1].
 
         The fraction of the variance of ``b_f^T x`` linearly decodable from ``h``:
-        ``c_f^T K^+ c_f / lambda_f`` (``K^+`` via a tiny ridge: ``rtol`` x K's mean diagonal).
+        ``c_f^T K^+ c_f / lambda_f`` with ``K = E[h h^T]`` and ``c_f = E[h b_f^T x]``; the
+        pseudo-inverse is taken by an eigendecomposition that drops directions below ``rtol``
+        of K's largest eigenvalue, so models wider than the number of features are handled.
         For a linear encoder whose range is spanned by features this is ``||P_U b_f||^2``.
+        ``features`` (indices) restricts the last axis to those features; a feature with
+        ``lambda_f = 0`` counts as present.
         """
         lam = tensors["lam"].double()
+        idx = None if features is None else torch.as_tensor(features, device=lam.device)
+        if idx is not None:
+            lam = lam[idx]
         res = []
         for _C, K, cross in self._moments(tensors, background, torch.float64):
-            n = K.shape[-1]
-            ridge = rtol * torch.diagonal(K, dim1=-2, dim2=-1).mean(-1).clamp_min(1e-300)
-            K = K + ridge.view(-1, 1, 1) * torch.eye(n, dtype=K.dtype, device=K.device)
-            L, info = torch.linalg.cholesky_ex(K)
-            if bool((info != 0).any()):   # rank-deficient beyond the ridge: pseudo-inverse
-                sol = torch.linalg.pinv(K, hermitian=True) @ cross.transpose(1, 2)
-            else:
-                sol = torch.cholesky_solve(cross.transpose(1, 2), L)    # (S, N, F)
-            num = (cross.transpose(1, 2) * sol).sum(1)                   # (S, F)
+            if idx is not None:
+                cross = cross[:, idx, :]
+            ev, V = torch.linalg.eigh(K)
+            keep = ev > rtol * ev.amax(-1, keepdim=True).clamp_min(1e-300)
+            inv = torch.where(keep, 1.0 / ev.clamp_min(1e-300), torch.zeros_like(ev))
+            proj = cross @ V                                             # (S, F, N)
+            num = (proj ** 2 * inv.unsqueeze(1)).sum(-1)                 # (S, F)
             res.append(torch.where(lam > 0, num / lam.clamp_min(1e-300), torch.ones_like(num)))
-        return torch.stack(res, dim=1).clamp(0.0, 1.0).to(self.U.dtype)
+        return torch.stack(res, dim=1).clamp(0.0, 1.0)
 
     # ---- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -278,9 +285,3 @@ def _arccos_kernel(G: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(G.shape[-1], dtype=torch.bool, device=G.device)
     return torch.where(eye, torch.diag_embed(d / 2), K)
 
-
-def check_widths(widths) -> tuple[int, ...]:
-    for w in widths:
-        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-            raise ParameterError("widths", widths, "a non-empty list of integers >= 1")
-    return tuple(widths)

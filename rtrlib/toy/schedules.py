@@ -6,9 +6,11 @@ step, then :meth:`rtrlib.toy.mixture.TaskMixture.sample` draws inputs and target
 
 - :class:`IIDSchedule`: every sample's task drawn i.i.d. from ``pi`` (the default stream).
 - :class:`MaskedSchedule`: i.i.d. from ``pi`` restricted to the tasks a per-step mask allows.
-- :class:`BurstSchedule`: one task withheld, then injected as a burst of ``burst`` samples every
-  ``period`` steps (its long-run frequency is ``burst / (period * B)``); the rest of every batch
-  is drawn from ``pi`` without that task.
+- :class:`BurstSchedule`: one task withheld, then injected as a burst of ``bursts[s]`` samples
+  every ``gaps[s]`` steps in stream ``s`` (its long-run frequency is ``bursts / (gaps * B)``);
+  the rest of every batch is drawn from ``pi`` without that task. With ``bursts = rate * gap``
+  (:meth:`BurstSchedule.matched`) the frequency is ``rate / B`` whatever the gap: the
+  matched-frequency schedule of the retention and levers experiments.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from rtrlib.params import ParameterError, require_int
+from rtrlib.params import ParameterError, require_int, require_ints
 
 __all__ = ["Schedule", "IIDSchedule", "MaskedSchedule", "BurstSchedule", "draw_tasks"]
 
@@ -61,47 +63,72 @@ class MaskedSchedule:
         keep = np.asarray(self.allowed(step), dtype=bool)
         p = np.where(keep, np.asarray(self.pi), 0.0)
         if p.sum() <= 0:
-            raise ValueError(f"schedule allows no task with positive frequency at step {step}")
+            raise ParameterError("allowed", f"the mask at step {step}",
+                                 "a mask that keeps a task of positive frequency")
         p = p / p.sum()
         return torch.stack([draw_tasks(p, batch_size, g, device) for g in generators])
 
 
 @dataclass(frozen=True)
 class BurstSchedule:
-    """Task ``task`` withheld, then ``burst`` samples of it every ``period`` steps.
+    """Task ``task`` withheld, then ``bursts[s]`` samples of it every ``gaps[s]`` steps.
 
-    Bursts happen at steps with ``step % period == phase``; they occupy the first ``burst`` rows
-    of the batch. All other rows are drawn from ``pi`` with ``task`` removed and renormalised.
+    ``gaps`` and ``bursts`` hold one value per seed stream, or a single value shared by every
+    stream. Before ``warmup`` the task is withheld; bursts fall on steps ``warmup``,
+    ``warmup + gap``, ... and occupy the first rows of the batch. All other rows are drawn from
+    ``pi`` with ``task`` removed and renormalised.
     """
 
     pi: tuple[float, ...]
     task: int
-    period: int
-    burst: int
-    phase: int = 0
+    gaps: tuple[int, ...]
+    bursts: tuple[int, ...]
+    warmup: int = 0
 
     def __post_init__(self) -> None:
         require_int("task", self.task, 0, len(self.pi) - 1)
-        require_int("period", self.period, 1)
-        require_int("burst", self.burst, 0)
-        require_int("phase", self.phase, 0, self.period - 1)
+        gaps = require_ints("gaps", tuple(self.gaps), 1)
+        bursts = require_ints("bursts", tuple(self.bursts), 0)
+        if len(gaps) != len(bursts) and 1 not in (len(gaps), len(bursts)):
+            raise ParameterError("bursts", bursts, f"one value, or one per gap ({len(gaps)})")
+        require_int("warmup", self.warmup, 0)
+        object.__setattr__(self, "gaps", gaps)
+        object.__setattr__(self, "bursts", bursts)
 
-    def frequency(self, batch_size: int) -> float:
-        return self.burst / (self.period * batch_size)
+    @classmethod
+    def matched(cls, pi: tuple[float, ...], task: int, gaps: tuple[int, ...],
+                rates: tuple[int, ...], warmup: int = 0) -> BurstSchedule:
+        """``rates[s] * gaps[s]`` samples every ``gaps[s]`` steps: on average ``rates[s]`` per
+        batch, whatever the gap (matched frequency)."""
+        n = max(len(gaps), len(rates))
+        g = gaps * n if len(gaps) == 1 else gaps
+        r = rates * n if len(rates) == 1 else rates
+        bursts = tuple(rate * gap for rate, gap in zip(r, g, strict=True))
+        return cls(pi=pi, task=task, gaps=tuple(g), bursts=bursts, warmup=warmup)
 
-    def is_burst(self, step: int) -> bool:
-        return step % self.period == self.phase
+    def _of(self, values: tuple[int, ...], stream: int) -> int:
+        return values[0] if len(values) == 1 else values[stream]
+
+    def frequency(self, batch_size: int, stream: int = 0) -> float:
+        """The task's long-run frequency in stream ``stream``."""
+        return self._of(self.bursts, stream) / (self._of(self.gaps, stream) * batch_size)
+
+    def burst_size(self, step: int, stream: int = 0) -> int:
+        """How many samples of the task stream ``stream`` gets at ``step``."""
+        gap = self._of(self.gaps, stream)
+        if step < self.warmup or (step - self.warmup) % gap:
+            return 0
+        return self._of(self.bursts, stream)
 
     def tasks(self, step, batch_size, generators, device):
-        if self.burst > batch_size:
-            raise ParameterError("burst", self.burst, f"at most the batch size {batch_size}")
         p = np.asarray(self.pi, dtype=np.float64).copy()
         p[self.task] = 0.0
         p /= p.sum()
-        n_burst = self.burst if self.is_burst(step) else 0
         rows = []
-        for g in generators:
-            rest = draw_tasks(p, batch_size - n_burst, g, device)
-            head = torch.full((n_burst,), self.task, dtype=torch.long, device=device)
-            rows.append(torch.cat([head, rest]))
+        for s, g in enumerate(generators):
+            n = self.burst_size(step, s)
+            if n > batch_size:
+                raise ParameterError("bursts", self.bursts, f"at most the batch size {batch_size}")
+            head = torch.full((n,), self.task, dtype=torch.long, device=device)
+            rows.append(torch.cat([head, draw_tasks(p, batch_size - n, g, device)]))
         return torch.stack(rows)

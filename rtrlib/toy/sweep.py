@@ -18,111 +18,40 @@ import pandas as pd
 import torch
 
 from rtrlib.codec import storable
-from rtrlib.params import (
-    ParameterError,
-    require_choice,
-    require_device,
-    require_float,
-    require_int,
-    require_ints,
-)
-from rtrlib.store import (
-    KeyedConfig,
-    Store,
-    config_key,
-    run_resumable,
-)
+from rtrlib.params import require_choice, require_int
+from rtrlib.store import Store, config_key, run_resumable
 from rtrlib.theory.utility import optimal_task_loss
-from rtrlib.toy.engine import LR_SCHEDULES, OPTIMIZERS, OptimConfig, Trainer
+from rtrlib.toy.config import ToyExperiment, ToyRunConfig
+from rtrlib.toy.engine import OptimConfig, Trainer
 from rtrlib.toy.loop import run_loop
 from rtrlib.toy.mixture import MixtureConfig, TaskMixture
-from rtrlib.toy.models import ACTIVATIONS, ModelBatch
 
 __all__ = ["SweepConfig", "SweepResult", "run_sweep", "run_sweep_full", "log_steps",
-           "sweep_key"]
+           "sweep_key", "SGD_COSINE"]
 
-# fields that change how a sweep is run but not its numbers (left out of the cache key)
+SGD_COSINE = OptimConfig(optimizer="sgd", lr=0.5, lr_schedule="cosine")
+"""The sweep's default optimizer: SGD with a cosine decay to zero."""
 
 
 @dataclass(frozen=True)
-class SweepConfig(KeyedConfig):
-    """A width x seed sweep: the mixture, the models, the optimizer, and what to log."""
+class SweepConfig(ToyExperiment):
+    """A width x seed sweep on the i.i.d. stream of a :class:`MixtureConfig`, and what to log:
+    ``n_logs`` measurement steps (``log_spacing`` log or linear), per-feature presence when
+    ``record_presence``."""
 
-    # the task mixture
-    n_tasks: int = 32
-    zipf_exponent: float = 1.0
-    n_features: int | tuple[int, ...] = 8
-    spectrum_decay: float | tuple[float, ...] = 1.0
-    input_dim: int | None = None
-    pi: tuple[float, ...] | None = None
-    spectra: tuple[tuple[float, ...], ...] | None = None
-    label_noise: float = 0.0
-    background_variance: float = 0.0
-    mixture_seed: int = 0
-    # the models
-    widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256)
-    seeds: tuple[int, ...] = (0,)
-    activation: str = "linear"
-    init_scale: float = 0.1
-    # training
-    steps: int = 2000
-    batch_size: int = 512
-    lr: float = 0.5
-    optimizer: str = "sgd"
-    momentum: float = 0.0
-    lr_schedule: str = "cosine"
-    final_lr_fraction: float = 0.0
-    device: str = "cpu"
-    # logging
+    mixture: MixtureConfig = MixtureConfig()
+    optim: OptimConfig = SGD_COSINE
+    run: ToyRunConfig = ToyRunConfig(steps=2000, batch_size=512, checkpoint_every=500)
     n_logs: int = 20
-    log_spacing: str = "log"
+    log_spacing: str = field(default="log", metadata={"choices": ("log", "linear")})
     record_presence: bool = True
-    checkpoint_every: int = 500
-    progress: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("widths", "seeds", "n_features", "spectrum_decay", "pi"):
-            v = getattr(self, name)
-            if isinstance(v, list):
-                object.__setattr__(self, name, tuple(v))
-        self.mixture_config()  # validates the mixture fields
-        require_ints("widths", self.widths, 1)
-        require_ints("seeds", self.seeds, 0, 2**31 - 1)
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ParameterError("seeds", self.seeds, "distinct seeds")
-        require_choice("activation", self.activation, ACTIVATIONS)
-        require_float("init_scale", self.init_scale, 0.0, lo_open=True)
-        require_int("steps", self.steps, 1)
-        require_int("batch_size", self.batch_size, 1)
-        require_float("lr", self.lr, 0.0, lo_open=True)
-        require_choice("optimizer", self.optimizer, OPTIMIZERS)
-        require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        require_device("device", self.device)
         require_int("n_logs", self.n_logs, 1)
         require_choice("log_spacing", self.log_spacing, ("log", "linear"))
-        require_int("checkpoint_every", self.checkpoint_every, 1)
-        self.optim_config()
 
-    # ---- builders ---------------------------------------------------------------------------
     def mixture_config(self) -> MixtureConfig:
-        return MixtureConfig(
-            n_tasks=self.n_tasks, zipf_exponent=self.zipf_exponent, n_features=self.n_features,
-            spectrum_decay=self.spectrum_decay, input_dim=self.input_dim, pi=self.pi,
-            spectra=self.spectra, label_noise=self.label_noise,
-            background_variance=self.background_variance, mixture_seed=self.mixture_seed)
-
-    def optim_config(self) -> OptimConfig:
-        return OptimConfig(optimizer=self.optimizer, lr=self.lr, momentum=self.momentum,
-                           lr_schedule=self.lr_schedule,
-                           final_lr_fraction=self.final_lr_fraction, steps=self.steps)
-
-    def build(self, mixture: TaskMixture | None = None) -> Trainer:
-        """The :class:`Trainer` for this sweep (models freshly initialised)."""
-        mixture = mixture or self.mixture_config().build()
-        models = ModelBatch.init(mixture, self.widths, self.seeds, activation=self.activation,
-                                 init_scale=self.init_scale, device=self.device)
-        return Trainer(mixture, models, self.optim_config(), batch_size=self.batch_size,
-                       device=self.device)
+        return self.mixture
 
 
 @storable
@@ -155,8 +84,8 @@ def _measure(trainer: Trainer, config: SweepConfig, mixture: TaskMixture,
     """Exact per-task losses (and presences) of every model at the current step, as columns."""
     losses = trainer.task_losses().double().cpu().numpy()          # (S, W, K)
     S, W, K = losses.shape
-    seeds = np.array(config.seeds)[:, None, None]
-    widths = np.array(config.widths)[None, :, None]
+    seeds = np.array(config.run.seeds)[:, None, None]
+    widths = np.array(config.models.widths)[None, :, None]
     tasks = np.arange(K)[None, None, :]
     shape = (S, W, K)
     rows = {
@@ -169,7 +98,7 @@ def _measure(trainer: Trainer, config: SweepConfig, mixture: TaskMixture,
     }
     feats = None
     if config.record_presence:
-        pres = trainer.feature_presence().double().cpu().numpy()    # (S, W, F)
+        pres = trainer.feature_presence().cpu().numpy()              # (S, W, F)
         with torch.no_grad():
             floss = trainer.models.feature_losses(trainer.tensors,
                                                   mixture.background_variance)
@@ -210,11 +139,11 @@ def _frames(config: SweepConfig, mixture: TaskMixture, chunks: list[dict],
 def _train(config: SweepConfig, store: Store, key: str, stop_at: int | None = None
            ) -> SweepResult | None:
     """Train (resuming from a checkpoint if one exists); None if stopped at ``stop_at``."""
-    mixture = config.mixture_config().build()
+    mixture = config.mixture.build()
     trainer = config.build(mixture)
     optimal = np.stack([optimal_task_loss(mixture.pi, mixture.spectra, w)
-                        for w in config.widths])                      # (W, K)
-    logs = set(log_steps(config.steps, config.n_logs, config.log_spacing).tolist())
+                        for w in config.models.widths])               # (W, K)
+    logs = set(log_steps(config.run.steps, config.n_logs, config.log_spacing).tolist())
     state: dict = {"chunks": [], "fchunks": []}
 
     def observe(step: int) -> None:
@@ -224,7 +153,7 @@ def _train(config: SweepConfig, store: Store, key: str, stop_at: int | None = No
             if feats is not None:
                 state["fchunks"].append(feats)
 
-    seconds = run_loop(trainer, state, config, store=store, key=key, observe=observe,
+    seconds = run_loop(trainer, state, config.run, store=store, key=key, observe=observe,
                        stop_at=stop_at, desc="toy sweep")
     if seconds is None:
         return None
