@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from collections.abc import Iterable
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -21,6 +22,7 @@ from tqdm.auto import tqdm
 from rtrlib.lm.config import OLMoRunConfig
 from rtrlib.lm.injection import InjectionSchedule
 from rtrlib.lm.models import LADDER, param_counts
+from rtrlib.lm.parallel import single_thread, train_cells
 from rtrlib.lm.presets import CPU_MINIATURE
 from rtrlib.lm.tasks import TASK_KINDS
 from rtrlib.lm.tokenizer import TokenData, load_token_data
@@ -28,7 +30,7 @@ from rtrlib.lm.train import OLMoRunResult, train_run
 from rtrlib.params import ParameterError, require_choice, require_int
 from rtrlib.store import Store
 
-__all__ = ["LadderConfig", "run_injection_ladder", "estimate_gpu_hours"]
+__all__ = ["LadderConfig", "run_injection_ladder", "train_ladders", "estimate_gpu_hours"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,18 +114,24 @@ def _label(df: pd.DataFrame, cfg: OLMoRunConfig, res: OLMoRunResult, record: str
 
 
 def run_injection_ladder(config: LadderConfig, store: Store | None = None,
-                         data: TokenData | None = None, progress: bool = True) -> pd.DataFrame:
+                         data: TokenData | None = None, progress: bool = True,
+                         workers: int = 1) -> pd.DataFrame:
     """Run (or load) every cell of the sweep; returns the tidy history table.
 
     ``df.attrs["meta"]`` holds one metadata dict per run (config, parameter counts, corpus
     package and SHA-256, training seconds, versions). The token stream is loaded (or taken
-    from ``data``) once, and only when some cell has to train.
+    from ``data``) once, and only when some cell has to train. With ``workers`` > 1 the cells
+    that have to train do so in that many processes at once
+    (:func:`rtrlib.lm.parallel.train_cells`); every cell trains with one intra-op thread
+    either way, so the numbers do not depend on ``workers``.
     """
     store = store or Store()
     load = functools.cache(lambda: data or load_token_data(config.base.data.tokenizer, store))
+    train_cells(config.runs(), store.root, workers, load, progress=progress)
     frames, metas = [], []
     for cfg in tqdm(config.runs(), desc="injection ladder", disable=not progress):
-        res = train_run(cfg, load, store, progress=progress)
+        with single_thread():
+            res = train_run(cfg, load, store, progress=progress)
         frames.append(_label(res.history, cfg, res, "eval"))
         if len(res.grads):
             frames.append(_label(res.grads, cfg, res, "grad"))
@@ -131,6 +139,22 @@ def run_injection_ladder(config: LadderConfig, store: Store | None = None,
     df = pd.concat(frames, ignore_index=True)
     df.attrs["meta"] = metas
     return df
+
+
+def train_ladders(configs: Iterable[LadderConfig], store: Store | None = None,
+                  workers: int = 2, progress: bool = True) -> None:
+    """Train every cell of every sweep in ``configs`` that the store lacks, ``workers`` at a
+    time (one process and one thread each; :func:`rtrlib.lm.parallel.train_cells`). The
+    sweeps are then read back with :func:`run_injection_ladder`, which trains nothing."""
+    store = store or Store()
+    configs = list(configs)
+
+    def prepare() -> None:  # tokenise each distinct corpus once, here, for the workers
+        for tok in {c.base.data.tokenizer for c in configs}:
+            load_token_data(tok, store)
+
+    train_cells([r for c in configs for r in c.runs()], store.root, workers, prepare,
+                progress=progress)
 
 
 def estimate_gpu_hours(config: LadderConfig, tflops: float = 20.0) -> float:
