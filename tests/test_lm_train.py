@@ -17,7 +17,7 @@ import pytest
 from rtrlib.lm.config import EvaluationConfig, OLMoRunConfig, TextDataConfig
 from rtrlib.lm.corpus import CorpusConfig
 from rtrlib.lm.injection import InjectionSchedule
-from rtrlib.lm.ladder import LadderConfig, run_injection_ladder
+from rtrlib.lm.ladder import LadderConfig, run_injection_ladder, train_ladders
 from rtrlib.lm.summaries import final_metrics
 from rtrlib.lm.tokenizer import TokenizerConfig, load_token_data
 from rtrlib.lm.train import run_key, train_run
@@ -177,3 +177,21 @@ def test_run_key_depends_on_what_changes_the_result(text):
     assert run_key(cfg) != run_key(cfg.replace(seed=1))
     assert run_key(cfg) != run_key(cfg.replace(optim=cfg.optim.replace(lr=1e-3)))
     assert run_key(cfg) == run_key(cfg.replace(checkpoint_every=7))  # resume is exact
+
+
+def test_worker_processes_give_the_same_numbers_as_one_process(text, tmp_path):
+    """train_ladders with two one-thread workers stores exactly what one process computes."""
+    base = _cfg(text)
+    lad = LadderConfig(base=base, sizes=("tiny",), frequencies=(0.02, 0.01), tokens=8 * 32 * 6)
+    tok = Store(tmp_path / "s1")
+    load_token_data(base.data.tokenizer, tok)
+    load_token_data(base.data.tokenizer, Store(tmp_path / "s2"))
+    one = run_injection_ladder(lad, store=tok, progress=False)
+    train_ladders([lad], store=Store(tmp_path / "s2"), workers=2, progress=False)
+    # every cell is in the store now: reading the sweep back trains nothing
+    assert all(Store(tmp_path / "s2").path(run_key(r)).exists() for r in lad.runs())
+    two = run_injection_ladder(lad, store=Store(tmp_path / "s2"), progress=False)
+    cols = ["step", "test_loss", "test_acc", "lm_loss", "train_loss"]
+    pd.testing.assert_frame_equal(one[cols], two[cols])
+    with pytest.raises(ParameterError, match="workers"):
+        train_ladders([lad], store=Store(tmp_path / "s3"), workers=0)
