@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 
-from rtrlib.claims import METADATA_KEY, Claim, claims_in_notebook
 from rtrlib.params import (
     ParameterError,
     check_chapter,
@@ -49,16 +47,3 @@ def test_cuda_refused_without_cuda() -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(ParameterError, match="'device' = 'cuda'.*no CUDA"):
         require_device("device", "cuda")
-
-
-def test_claim_validation_and_extraction() -> None:
-    with pytest.raises(ValueError, match="'criterion'"):
-        Claim("x", "p", "m", " ", True)
-    claim = Claim("c1", "the paper says", "we measured 3", "3 > 2", True)
-    assert "reproduced" in claim._repr_markdown_()
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("record_claim(...)")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "c1"},
-                                           metadata={METADATA_KEY: claim.to_dict()})]
-    nb.cells = [nbformat.v4.new_markdown_cell("hi"), cell]
-    assert claims_in_notebook(nb) == [claim.to_dict()]

@@ -138,17 +138,6 @@ def collect_ledger(notebooks: dict[str, Any], profile: str, root: Path) -> tuple
     registered = [e for e in entries if "id" in e]
     rows = ledger_rows(registered, entry_commits(root) if registered else {})
     page = render_ledger(rows, profile) if rows else ""
-    legacy = [e for e in entries if "id" not in e]
-    if legacy:  # chapters not yet moved to the registry (see LEGACY_CHAPTERS)
-        lines = ["## Not yet registered", "",
-                 "These records predate the registry: one seed, no control, two verdicts.", "",
-                 "| claim | this run | criterion | verdict |", "|---|---|---|---|"]
-        for e in legacy:
-            cells = [str(e[k]).replace("|", "\\|").replace("\n", " ")
-                     for k in ("name", "measured", "criterion")]
-            lines.append("| " + " | ".join(cells) + " | "
-                         + ("reproduced" if e["reproduced"] else "not reproduced") + " |")
-        page += "\n" + "\n".join(lines) + "\n"
     return rows, page or "No chapter in this build recorded a claim.\n"
 
 

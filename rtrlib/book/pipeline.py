@@ -85,17 +85,12 @@ def _execute(config: BuildConfig, selected: list[str], profiles: dict[str, Any],
     return runs
 
 
-# Chapters whose claims still use the retired one-seed record_claim (issue 11 moves them to the
-# registry); the registry is enforced for every other chapter. This set must end up empty.
-LEGACY_CHAPTERS = frozenset({"06_olmo_injection"})
-
-
 def _enforce_registry(runs: dict[str, ChapterRun], profile: str, root: Path) -> None:
     """Fail every executed chapter whose recorded claims differ from its registered ones."""
     path = registry_path(root)
     registry = load_registry(root) if path.exists() else {}
     for chapter, run in runs.items():
-        if run.status not in ("ok", "cached") or chapter in LEGACY_CHAPTERS or not run.notebook:
+        if run.status not in ("ok", "cached") or not run.notebook:
             continue
         problems = registry_problems(chapter, claims_in_notebook(read_notebook(run.notebook)),
                                      registry, profile)

@@ -8,11 +8,9 @@
 The rules are those of the project's LEDGER.md.
 """
 
-from rtrlib.claims.legacy import Claim, record_claim
 from rtrlib.claims.record import METADATA_KEY, claims_in_notebook, record, record_check
 from rtrlib.claims.registry import ClaimSpec, Criterion, load_registry
 from rtrlib.claims.verdict import VERDICTS, Outcome, evaluate, judge
 
-__all__ = ["METADATA_KEY", "VERDICTS", "Claim", "ClaimSpec", "Criterion", "Outcome",
-           "claims_in_notebook", "evaluate", "judge", "load_registry", "record", "record_check",
-           "record_claim"]
+__all__ = ["METADATA_KEY", "VERDICTS", "ClaimSpec", "Criterion", "Outcome",
+           "claims_in_notebook", "evaluate", "judge", "load_registry", "record", "record_check"]

@@ -132,9 +132,10 @@ def task_probe(reps: np.ndarray, kind: str, rank: np.ndarray, n_pcs: int) -> flo
 def probe_scores(model: torch.nn.Module, task: Task, n_pcs: int, device="cpu",
                  control_seed: int = 0) -> dict[str, float]:
     """The probe score at every depth (``probe_l0`` entering the first block, ``probe_l1``
-    after it, ...), the best (``probe``) and where (``probe_layer``), and the control: the best block's score for the hidden order
-    (or the residues) shuffled with ``control_seed`` (``probe_ctrl``). T_ADD runs also
-    record the number of Fourier modes at the best block (``fourier_modes``)."""
+    after it, ...), the best (``probe``) and where (``probe_layer``), and the control: the
+    best block's score for the hidden order (or the residues) shuffled with ``control_seed``
+    (``probe_ctrl``). T_ADD runs also record the number of Fourier modes at the best block
+    (``fourier_modes``)."""
     if task.kind == "cmp":
         reps, rank = layer_representations(model, task.tokens, device), task.rank
     else:
