@@ -49,19 +49,31 @@ def cache_dir() -> Path:
     return Path(env) if env else _REPO_ROOT / ".rtrlib-cache"
 
 
-def code_version() -> str:
-    """A short hash of every ``.py`` file of the rtrlib package this process imported.
-
-    Any edit anywhere in rtrlib changes it, so no result can depend on code its key misses.
-    """
+def _package_hash(package: Path) -> str:
     h = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
-        h.update(path.relative_to(_PACKAGE).as_posix().encode())
+        h.update(path.relative_to(package).as_posix().encode())
         h.update(b"\0")
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+#: the package as this process imported it (hashed once, when this module was imported)
+_IMPORTED = (_PACKAGE, _package_hash(_PACKAGE))
+
+
+def code_version() -> str:
+    """A short hash of every ``.py`` file of the rtrlib package, as this process imported it.
+
+    Any edit anywhere in rtrlib changes it, so no result can depend on code its key misses. It
+    is taken when :mod:`rtrlib.store` is imported: an edit on disk while a long run is going
+    does not change the keys of the code that is running (a new process sees the edit).
+    """
+    if _IMPORTED[0] == _PACKAGE:
+        return _IMPORTED[1]
+    return _package_hash(_PACKAGE)  # a package copy (the tests point _PACKAGE at one)
 
 
 def _jsonable(obj: Any) -> Any:

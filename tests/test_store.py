@@ -275,3 +275,19 @@ def test_editing_a_theory_function_recomputes_a_cached_sweep(tmp_path: Path) -> 
     assert needle in text
     util.write_text(text.replace(needle, needle.replace("return ", "return 2 * ")))
     assert run() == pytest.approx(2 * before)
+
+
+def test_an_edit_on_disk_does_not_change_the_running_process_keys(tmp_path, monkeypatch) -> None:
+    """The version is the code this process imported: a file edited under a long run does not
+    move the keys of the runs it is still writing (a new process would see the edit)."""
+    import rtrlib.store as store_mod
+
+    pkg = tmp_path / "rtrlib"
+    shutil.copytree(Path(store_mod.__file__).parent, pkg,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(store_mod, "_PACKAGE", pkg)
+    monkeypatch.setattr(store_mod, "_IMPORTED", (pkg, store_mod._package_hash(pkg)))
+    before = code_version()
+    (pkg / "store.py").write_text((pkg / "store.py").read_text() + "\n# edited under a run\n")
+    assert code_version() == before
+    assert store_mod._package_hash(pkg) != before  # what a new process would use
