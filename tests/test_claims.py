@@ -172,3 +172,15 @@ def test_ledger_page_counts_paper_book_and_checks_apart() -> None:
     # the verdict is the first column of every table, so it is never scrolled out of view
     assert all(t.split("<th scope=\"col\">")[1].startswith("verdict")
                for t in page.split("<table")[1:])
+
+
+@pytest.mark.parametrize("missing", [float("nan"), None, "nan"])
+def test_a_measurement_that_did_not_come_out_reads_n_a_in_the_ledger(missing) -> None:
+    """A seed with no value (a NaN mean, as a notebook's JSON may hand it back) is n/a, not a
+    crash of the book build."""
+    entry = {"id": "a", "chapter": "01_alpha", "source": "paper", "kind": "claim",
+             "paper_ref": "T3", "statement": "s", "criterion": "m >= 0.5", "control": "null",
+             "control_value": missing, "measured": missing, "interval": [missing, missing],
+             "n_seeds": 3, "verdict": "inconclusive"}
+    page = render_ledger(ledger_rows([entry], {}), "cpu")
+    assert "n/a" in page and "inconclusive" in page

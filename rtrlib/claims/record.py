@@ -25,11 +25,25 @@ __all__ = ["METADATA_KEY", "claims_in_notebook", "fmt", "record", "record_check"
 METADATA_KEY = "rtrlib_claim"
 
 
-def fmt(x: float) -> str:
-    """A number as the ledger prints it (three significant digits)."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+def fmt(x: float | None) -> str:
+    """A number as the ledger prints it (three significant digits); a measurement that did
+    not come out (None, NaN) as "n/a"."""
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return "n/a"
-    return f"{x:.3g}"
+    return f"{v:.3g}" if math.isfinite(v) else "n/a"
+
+
+def _finite(obj: Any) -> Any:
+    """NaN and infinities as None, so an entry survives the notebook's JSON unchanged."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _registry() -> dict[str, ClaimSpec]:
@@ -83,7 +97,7 @@ def record(claim_id: str, values: Sequence[float], control: Sequence[float], *,
              "control_verdict": out.control_verdict, "verdict": out.verdict,
              "reason": out.reason}
     if display:
-        _show(entry)
+        _show(_finite(entry))
     return out
 
 
