@@ -95,7 +95,8 @@ def burst_cycle(history: pd.DataFrame, gap: int, metric: str = "test_loss"
     first = -(-(steps // 2) // gap) * gap  # first burst in the second half
     bursts = list(range(first, steps - gap + 1, gap))
     drop = [loss[t] - loss[t + 1] for t in bursts if t + 1 in loss.index]
-    rise = [loss[t + gap] - loss[t + 1] for t in bursts if t + gap in loss.index]
+    rise = [loss[t + gap] - loss[t + 1] for t in bursts
+            if t + 1 in loss.index and t + gap in loss.index]
     return {"drop": float(np.mean(drop)), "rise": float(np.mean(rise)),
             "kept": float(np.mean(drop) - np.mean(rise))}
 
