@@ -59,3 +59,46 @@ def new_figure(ncols: int = 1, nrows: int = 1, **kwargs):
     """``plt.subplots`` with constrained layout (the book's default)."""
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, **kwargs)
+
+
+def relative_luminance(rgba: Sequence[float]) -> float:
+    """WCAG relative luminance of an sRGB colour (components in [0, 1])."""
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(float(c)) for c in rgba[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_colour(rgba: Sequence[float]) -> str:
+    """Black or white, whichever contrasts more with a cell of colour ``rgba`` (WCAG ratio)."""
+    lum = relative_luminance(rgba)
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
+
+def annotated_heatmap(ax, values, rows: Sequence[str], cols: Sequence[str], *, cmap: str,
+                      vmin: float, vmax: float, fmt: str = "{:.2f}", labels=None,
+                      label: str = "", colorbar: bool = True, fontsize: float = 8):
+    """A heatmap of ``values`` (rows x cols) on a fixed colour range [vmin, vmax], every cell
+    labelled (``fmt`` of its value, or ``labels[i][j]``) in the text colour that contrasts
+    with it, and a colour bar labelled ``label``. NaN cells are marked "n/a". Returns the
+    image."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", origin="lower")
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            if np.isnan(v):
+                ax.text(j, i, "n/a", ha="center", va="center", fontsize=fontsize, color="0.3")
+                continue
+            text = fmt.format(v) if labels is None else labels[i][j]
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+                    color=text_colour(im.cmap(im.norm(v))))
+    ax.grid(False)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, label=label, shrink=0.9)
+    return im

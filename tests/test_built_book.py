@@ -46,14 +46,7 @@ def test_every_chapter_has_three_exercises_and_figures_have_alt_text(smoke_book:
             assert alt and alt.group(1).strip(), f"{chapter}: image without alt text: {img[:120]}"
 
 
-# ch05's figure cells end with stamp(...), whose value Jupyter shows a second time (issue 13;
-# the chapter edit is in the owners' instructions). Remove the mark with the fix.
-_SHOWN_TWICE = {"05_retention"}
-
-
-@pytest.mark.parametrize("chapter", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="figures shown twice"))
-    if c in _SHOWN_TWICE else c for c in toc_chapters()])
+@pytest.mark.parametrize("chapter", toc_chapters())
 def test_no_chapter_shows_a_figure_twice(smoke_book: Path, chapter: str) -> None:
     page = (smoke_book / "html" / "chapters" / f"{chapter}.html").read_text()
     images = re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', page)  # file names hash the image

@@ -75,7 +75,13 @@ def test_ladder_cells_are_the_base_with_their_axes_replaced():
     xl = [r for r in runs if r.size == "xl"]
     assert {r.optim.lr for r in xl} == {1e-3} and {r.task.kind for r in runs} == {"cmp", "add"}
     groups = lad.seed_groups()
-    assert all(len(g) == 2 and dataclasses.replace(g[1], seed=0) == g[0] for g in groups)
+    # a seed is a replicate: initial weights, batches and the task draw
+    assert all(len(g) == 2 and [r.task.seed for r in g] == [0, 1] and
+               dataclasses.replace(g[1], seed=0, task=g[1].task.replace(seed=0)) == g[0]
+               for g in groups)
+    fixed = dataclasses.replace(lad, same_task=True, base=base.replace(
+        task=base.task.replace(seed=7)))
+    assert {r.task.seed for r in fixed.runs()} == {7}
     assert estimate_gpu_hours(lad) > 0
 
 

@@ -88,7 +88,8 @@ def test_final_metrics_average_the_last_evaluations_and_timings_read_the_meta():
     assert fm["test_acc"].item() == pytest.approx(0.3) and fm["instances"].item() == 12
     meta = {"config": {"size": "tiny", "task": {"kind": "add"},
                        "injection": {"frequency": 0.01, "gap": 4}},
-            "train_seconds": 1.26, "grad_seconds": 0.5}
+            "train_seconds": 1.26, "grad_seconds": 0.5, "eval_seconds": 0.21}
     t = run_timings([meta])
     assert t.iloc[0].to_dict() == {"size": "tiny", "kind": "add", "frequency": 0.01, "gap": 4,
-                                   "train s": 1.3, "gradient analysis s": 0.5}
+                                   "train s": 1.3, "gradient analysis s": 0.5,
+                                   "evaluation s": 0.2}

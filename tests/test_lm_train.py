@@ -21,6 +21,7 @@ from rtrlib.lm.ladder import LadderConfig, run_injection_ladder
 from rtrlib.lm.summaries import final_metrics
 from rtrlib.lm.tokenizer import TokenizerConfig, load_token_data
 from rtrlib.lm.train import run_key, train_run
+from rtrlib.params import ParameterError
 from rtrlib.store import CHECKPOINT_SUFFIX, Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,7 +110,8 @@ def _options(text: Path, steps: int, eval_every: int, checkpoint_every: int) -> 
             "--checkpoint-every", str(checkpoint_every), "--data.seq-len", "32",
             "--data.batch-size", "8", "--injection.frequency", "0.01",
             "--data.tokenizer.vocab-size", "512", "--data.tokenizer.corpus.source", "files",
-            "--data.tokenizer.corpus.paths", str(text)]
+            "--data.tokenizer.corpus.paths", str(text),
+            "--data.tokenizer.corpus.allow-repeat"]  # the small text is cycled: allowed
 
 
 @pytest.mark.slow
@@ -155,6 +157,19 @@ def test_two_rank_gloo_torchrun_matches_single_process_and_resumes(text, tmp_pat
     assert list(a.step) == list(b.step) == [0, 4, 8, 12, 16]
     np.testing.assert_allclose(a.lm_loss[1:], b.lm_loss[1:], rtol=1e-4)
     np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-4)
+
+
+def test_a_run_that_would_cycle_its_corpus_is_refused_unless_allowed(text, tmp_path):
+    data = load_token_data(_data(text).tokenizer, Store(tmp_path))
+    steps = data.n_tokens // (8 * 32) + 1  # one batch more than the corpus holds
+    cfg = _cfg(text).replace(steps=steps, checkpoint_every=10**6)
+    with pytest.raises(ParameterError) as err:
+        train_run(cfg, data, Store(tmp_path), progress=False)
+    assert err.value.name == "corpus_paths" and "allow_repeat" in str(err.value)
+    allowed = cfg.replace(data=cfg.data.replace(tokenizer=cfg.data.tokenizer.replace(
+        corpus=cfg.data.tokenizer.corpus.replace(allow_repeat=True))))
+    assert train_run(allowed, data, Store(tmp_path), progress=False,
+                     stop_at=1) is None  # accepted: it trains (stopped after one step)
 
 
 def test_run_key_depends_on_what_changes_the_result(text):

@@ -6,7 +6,7 @@
   hidden order or residues and the train/test split;
 - :class:`TextDataConfig`: the background text (tokenizer and corpus), sequence length, batch;
 - :class:`~rtrlib.lm.injection.InjectionSchedule`: how often instances enter the stream;
-- :class:`AdamWConfig`: AdamW with linear warmup and cosine decay;
+- :class:`AdamWConfig`: AdamW with linear warmup, then a cosine decay or a constant rate;
 - :class:`EvaluationConfig`: how often the run is evaluated, probed and its gradient analysed;
 
 plus the run's own fields: model ``size`` (a rung of :data:`~rtrlib.lm.models.LADDER`),
@@ -65,6 +65,15 @@ class TaskConfig(_Replace):
         return make_task(self.kind, sample_task_tokens(vocab_size, self.set_size, self.seed),
                          self.seed)
 
+    def build_control(self, vocab_size: int) -> Task:
+        """The control task: the same kind and |S| over tokens drawn apart from S (and from
+        the end-of-document token). It is never injected, so what a run scores on it is what
+        the background text alone teaches about such a task."""
+        s = sample_task_tokens(vocab_size, self.set_size, self.seed)
+        return make_task(self.kind, sample_task_tokens(vocab_size, self.set_size, self.seed,
+                                                       exclude=(0, *s.tolist()), stream=3),
+                         self.seed)
+
 
 @dataclasses.dataclass(frozen=True)
 class TextDataConfig(_Replace):
@@ -84,24 +93,34 @@ class TextDataConfig(_Replace):
         return self.seq_len * self.batch_size
 
 
+SCHEDULES = ("cosine", "constant")
+
+
 @dataclasses.dataclass(frozen=True)
 class AdamWConfig(_Replace):
-    """AdamW (betas 0.9, 0.95) with ``warmup`` steps of linear warmup, then a cosine decay to
-    a tenth of ``lr``; no weight decay on embeddings, norms and biases."""
+    """AdamW (betas 0.9, 0.95) with ``warmup`` steps of linear warmup, then (``schedule``) a
+    cosine decay to a tenth of ``lr`` or a constant ``lr``; no weight decay on embeddings,
+    norms and biases. PyTorch's AdamW decays weights by ``lr * weight_decay`` per step, so a
+    cosine schedule also shrinks the decay (grokking runs use ``"constant"``)."""
 
     lr: float = 6e-3
     weight_decay: float = 0.1
     warmup: int = 50
+    schedule: str = dataclasses.field(default="cosine", metadata={
+        "choices": SCHEDULES, "help": "learning rate after the warmup"})
 
     def __post_init__(self) -> None:
         require_float("lr", self.lr, 0.0, 1.0, lo_open=True)
         require_float("weight_decay", self.weight_decay, 0.0)
         require_int("warmup", self.warmup, 0)
+        require_choice("schedule", self.schedule, SCHEDULES)
 
     def lr_at(self, step: int, steps: int) -> float:
         """The learning rate of update ``step`` of a ``steps``-update run."""
         if self.warmup and step < self.warmup:
             return self.lr * (step + 1) / self.warmup
+        if self.schedule == "constant":
+            return self.lr
         t = (step - self.warmup) / max(1, steps - self.warmup)
         return self.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
@@ -116,21 +135,26 @@ class AdamWConfig(_Replace):
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig(_Replace):
-    """Every ``eval_every`` updates: accuracy and loss on the task's splits and a probe of the
-    first block (the order probe on ``probe_pcs`` principal components for T_CMP, the Fourier
-    modes for T_ADD). Every ``grad_every`` updates (0 = never): the gradient split on the
-    ``top_k`` first-layer MLP neurons."""
+    """Every ``eval_every`` updates: accuracy and loss on the task's splits and on the never
+    injected control task, and the probes of every block (the order probe on ``probe_pcs``
+    principal components for T_CMP, the Fourier power for T_ADD; :mod:`rtrlib.lm.probes`).
+    A run with bursts every n >= ``burst_evals`` batches (0 = none) is also evaluated just
+    before and just after each burst (what :func:`rtrlib.lm.summaries.burst_cycle` reads).
+    Every ``grad_every`` updates (0 = never): the gradient split on the ``top_k`` first-layer
+    MLP neurons."""
 
     eval_every: int = 25
     grad_every: int = 0
     top_k: int = 32
     probe_pcs: int = 4
+    burst_evals: int = 0
 
     def __post_init__(self) -> None:
         require_int("eval_every", self.eval_every, 1)
         require_int("grad_every", self.grad_every, 0)
         require_int("top_k", self.top_k, 1)
         require_int("probe_pcs", self.probe_pcs, 1)
+        require_int("burst_evals", self.burst_evals, 0)
 
 
 @dataclasses.dataclass(frozen=True)

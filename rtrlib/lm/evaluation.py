@@ -30,12 +30,14 @@ def task_loss(model: torch.nn.Module, instances: np.ndarray, device="cpu") -> to
 
 
 @torch.no_grad()
-def evaluate_task(model: torch.nn.Module, task: Task, device="cpu") -> dict[str, float]:
+def evaluate_task(model: torch.nn.Module, task: Task, device="cpu",
+                  splits: tuple[str, ...] = ("test", "train")) -> dict[str, float]:
     """Loss and accuracy of LABEL after TOK1 TOK2, on the test and the train split."""
     was_training = model.training
     model.eval()
     out: dict[str, float] = {}
-    for split, inst in (("test", task.test), ("train", task.train)):
+    for split in splits:
+        inst = task.test if split == "test" else task.train
         logits = _label_logits(model, inst, device).float()
         y = torch.as_tensor(inst[:, 2], dtype=torch.long, device=device)
         out[f"{split}_loss"] = float(F.cross_entropy(logits, y))

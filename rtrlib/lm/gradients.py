@@ -2,7 +2,10 @@
 
 On the top-K first-layer MLP neurons, the batch gradient g = g_t + g_nt (g_t from the loss
 terms predicting task tokens, g_nt from the rest) is compared with g_r, the gradient of the task
-loss over all |S|^2 instances at the same weights.
+loss over all |S|^2 instances at the same weights. The baseline beside them: the cosine of a
+random Gaussian direction with g_r, in the same number of dimensions (K x 3 x d_model): its
+absolute value shrinks like 1/sqrt(dimension) whatever the model learns, so a size trend in
+|cos| means something only when it beats this one.
 """
 
 from __future__ import annotations
@@ -29,14 +32,16 @@ def _neuron_vector(grads, idx: torch.Tensor) -> torch.Tensor:
 
 def mlp_gradient_split(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                        task_mask: torch.Tensor, task: Task, top_k: int,
-                       device="cpu") -> tuple[torch.Tensor, dict[str, float]]:
+                       device="cpu", random_seed: int = 0) -> tuple[torch.Tensor,
+                                                                    dict[str, float]]:
     """Backward pass of one training step, decomposed on the top-K first-layer MLP neurons.
 
     The batch loss is the mean token cross-entropy; its gradient g = g_t + g_nt splits the sum
     into the terms predicting task tokens (``task_mask``) and the rest. g_r is the gradient of
     the task loss over all |S|^2 instances. Neurons are ranked by the norm of g_r on their
-    weights (rows of w1, w3 and column of w2). Leaves the full gradient g in ``.grad`` and
-    returns (batch loss, cosines).
+    weights (rows of w1, w3 and column of w2). ``cos_rand`` is the cosine of g_r with a
+    Gaussian direction drawn with ``random_seed``. Leaves the full gradient g in ``.grad``
+    and returns (batch loss, cosines).
     """
     mlp = first_mlp(model)
     sub = [mlp.w1.weight, mlp.w3.weight, mlp.w2.weight]
@@ -65,8 +70,10 @@ def mlp_gradient_split(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
 
     vr, vt, vnt = _neuron_vector(g_r, idx), restrict(g_t), restrict(g_nt)
     vg = vt + vnt
+    rand = torch.randn(vr.numel(), generator=torch.Generator().manual_seed(random_seed))
     return (loss_t + loss_nt).detach(), {
         "cos_g": cosine(vg, vr), "cos_gt": cosine(vt, vr), "cos_gnt": cosine(vnt, vr),
+        "cos_rand": cosine(rand.to(vr), vr), "dim": float(vr.numel()),
         "norm_g": float(vg.norm()), "norm_gt": float(vt.norm()), "norm_gnt": float(vnt.norm()),
         "norm_gr": float(vr.norm()),
     }

@@ -39,7 +39,9 @@ class LadderConfig:
     kind, the model size, the injection (``frequencies`` in instances per training token;
     ``gaps`` 0 = i.i.d., n = bursts every n batches at the same global frequency), the seed
     and the number of updates are replaced; the warmup is at most a quarter of the run, and
-    the sizes in ``lr_overrides`` use their own learning rate.
+    the sizes in ``lr_overrides`` use their own learning rate. A seed draws the initial
+    weights and the batches and, unless ``same_task``, the task too (S, the hidden order or
+    residues, the train/test split), so seeds are independent replicates of the experiment.
     """
 
     base: OLMoRunConfig = CPU_MINIATURE
@@ -52,6 +54,7 @@ class LadderConfig:
     seeds: tuple[int, ...] = (0,)
     tokens: int = 100_000
     lr_overrides: tuple[tuple[str, float], ...] = (("xl", 1e-3), ("xxl", 6e-4), ("xxxl", 4e-4))
+    same_task: bool = False
 
     def __post_init__(self) -> None:
         for name in ("kinds", "sizes", "frequencies", "gaps", "seeds", "lr_overrides"):
@@ -76,8 +79,9 @@ class LadderConfig:
         """The run of one cell: the base with its axes replaced."""
         base, steps = self.base, self.steps
         lr = dict(self.lr_overrides).get(size, base.optim.lr)
+        task = base.task.replace(kind=kind, seed=base.task.seed if self.same_task else seed)
         return base.replace(
-            task=base.task.replace(kind=kind), size=size,
+            task=task, size=size,
             injection=InjectionSchedule(frequency=frequency, gap=gap), seed=seed, steps=steps,
             optim=base.optim.replace(lr=lr, warmup=min(base.optim.warmup, steps // 4)))
 

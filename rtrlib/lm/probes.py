@@ -1,14 +1,20 @@
-"""Probes of what the model's first block represents about the tokens of S.
+"""Probes of what the model's blocks represent about the task.
 
-This book's simplification of the paper's DAS-based analysis: the residual stream after a block
-for each token of S presented alone (:func:`token_representations`), read by
+This book's simplification of the paper's DAS-based analysis, read from the residual stream
+at every depth: entering the first block (the token embeddings) and after each block:
 
-- :func:`order_probe_r2` (T_CMP): leave-one-out R^2 of a linear regression of the hidden order
-  on the top principal components;
-- :func:`fourier_modes` (T_ADD): the number of Fourier frequencies over the residues that carry
-  more than their share of the representations' variance (:func:`fourier_spectrum`).
+- T_CMP, :func:`order_probe_r2`: each token of S presented alone (:func:`layer_representations`,
+  the position TOK1 takes); leave-one-out R^2 of a linear regression of the hidden order on the
+  top principal components (the paper's 1-D global-order direction);
+- T_ADD, :func:`fourier_power`: the position that predicts LABEL (after TOK1 TOK2) for every
+  pair, averaged over the pairs with the same sum (:func:`sum_representations`), then
+  Fourier-transformed over the residues of the sum: the share of the variance in the strongest
+  mode (1/(|S|//2) when no mode stands out; :func:`fourier_modes` counts the modes that do).
 
-:func:`probe_score` is the one number a run records at each evaluation.
+:func:`probe_scores` is what a run records at each evaluation: the score of every block, the
+best block and its score (the paper reads each feature at the layer where it is strongest),
+and the same best-block score for a shuffled order or shuffled residues (the control: a probe
+that finds structure there is fitting noise).
 """
 
 from __future__ import annotations
@@ -18,23 +24,64 @@ import torch
 
 from rtrlib.lm.tasks import Task
 
-__all__ = ["token_representations", "order_probe_r2", "fourier_spectrum", "fourier_modes",
-           "probe_score"]
+__all__ = ["layer_representations", "token_representations", "sum_representations",
+           "order_probe_r2", "fourier_spectrum", "fourier_modes", "fourier_power",
+           "task_probe", "probe_scores"]
+
+
+def _residual_hooks(model: torch.nn.Module, captured: dict, position: int) -> list:
+    """Forward hooks that store the residual stream at ``position``: ``captured[0]`` entering
+    the first block (the embeddings), ``captured[k]`` after block k - 1."""
+    def store(k):
+        return lambda m, i, o: captured.__setitem__(k, o[:, position, :].detach())
+
+    hooks = [model.embeddings.register_forward_hook(store(0))]
+    hooks += [block.register_forward_hook(store(int(name) + 1))
+              for name, block in model.blocks.items()]
+    return hooks
 
 
 @torch.no_grad()
-def token_representations(model: torch.nn.Module, tokens: np.ndarray, layer: int = 0,
+def layer_representations(model: torch.nn.Module, tokens: np.ndarray,
                           device="cpu") -> np.ndarray:
-    """Residual stream after block ``layer`` for each token of ``tokens`` presented alone at
-    the start of a sequence (the position TOK1 takes), shape (|S|, d_model)."""
-    captured: list[torch.Tensor] = []
-    block = model.blocks[str(layer)]
-    handle = block.register_forward_hook(lambda m, i, o: captured.append(o.detach()))
+    """The residual stream for each token of ``tokens`` presented alone at the start of a
+    sequence (the position TOK1 takes), entering the first block and after each block:
+    shape (n_layers + 1, |S|, d_model)."""
+    captured: dict[int, torch.Tensor] = {}
+    handles = _residual_hooks(model, captured, 0)
     try:
         model(torch.as_tensor(np.asarray(tokens)[:, None], dtype=torch.long, device=device))
     finally:
-        handle.remove()
-    return captured[0][:, 0, :].float().cpu().numpy()
+        for h in handles:
+            h.remove()
+    return np.stack([captured[k].float().cpu().numpy() for k in sorted(captured)])
+
+
+@torch.no_grad()
+def sum_representations(model: torch.nn.Module, task: Task, device="cpu") -> np.ndarray:
+    """For T_ADD: the residual stream at the position that predicts LABEL (entering the first
+    block and after each block), for all |S|^2 pairs, averaged over the pairs whose sum has
+    residue 0, 1, ..., |S|-1; shape (n_layers + 1, |S|, d_model)."""
+    pairs = task.all
+    captured: dict[int, torch.Tensor] = {}
+    handles = _residual_hooks(model, captured, 1)
+    try:
+        model(torch.as_tensor(pairs[:, :2], dtype=torch.long, device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    residue = task.rank_of(pairs[:, 2])
+    out = []
+    for k in sorted(captured):
+        reps = captured[k].float().cpu().numpy()
+        out.append(np.stack([reps[residue == r].mean(0) for r in range(task.size)]))
+    return np.stack(out)
+
+
+def token_representations(model: torch.nn.Module, tokens: np.ndarray, layer: int = 0,
+                          device="cpu") -> np.ndarray:
+    """The representations after block ``layer``, shape (|S|, d_model)."""
+    return layer_representations(model, tokens, device)[layer + 1]
 
 
 def order_probe_r2(reps: np.ndarray, rank: np.ndarray, n_pcs: int) -> float:
@@ -67,10 +114,37 @@ def fourier_modes(reps: np.ndarray, residue: np.ndarray, factor: float = 2.0) ->
     return int((share > factor / len(share)).sum())
 
 
-def probe_score(model: torch.nn.Module, task: Task, n_pcs: int, device="cpu") -> float:
-    """The probe of the first block for ``task``: order-probe R^2 on ``n_pcs`` components
-    (T_CMP) or the number of Fourier modes (T_ADD)."""
-    reps = token_representations(model, task.tokens, 0, device)
+def fourier_power(reps: np.ndarray, residue: np.ndarray) -> float:
+    """Share of the variance in the strongest Fourier mode over the residues (about
+    1/(|S|//2) when no mode stands out, towards 1 for a single Fourier feature)."""
+    return float(fourier_spectrum(reps, residue).max())
+
+
+def task_probe(reps: np.ndarray, kind: str, rank: np.ndarray, n_pcs: int) -> float:
+    """The probe of one block's representations: the order probe of the tokens' ``reps``
+    against their hidden order ``rank`` (T_CMP), or the Fourier power of the sums' ``reps``
+    against residues ``rank`` (T_ADD)."""
+    if kind == "cmp":
+        return order_probe_r2(reps, rank, n_pcs)
+    return fourier_power(reps, rank)
+
+
+def probe_scores(model: torch.nn.Module, task: Task, n_pcs: int, device="cpu",
+                 control_seed: int = 0) -> dict[str, float]:
+    """The probe score at every depth (``probe_l0`` entering the first block, ``probe_l1``
+    after it, ...), the best (``probe``) and where (``probe_layer``), and the control: the best block's score for the hidden order
+    (or the residues) shuffled with ``control_seed`` (``probe_ctrl``). T_ADD runs also
+    record the number of Fourier modes at the best block (``fourier_modes``)."""
     if task.kind == "cmp":
-        return order_probe_r2(reps, task.rank, n_pcs)
-    return float(fourier_modes(reps, task.rank))
+        reps, rank = layer_representations(model, task.tokens, device), task.rank
+    else:
+        reps, rank = sum_representations(model, task, device), np.arange(task.size)
+    shuffled = np.random.default_rng([control_seed, 4]).permutation(rank)
+    scores = [task_probe(r, task.kind, rank, n_pcs) for r in reps]
+    best = int(np.argmax(scores))
+    out = {f"probe_l{i}": s for i, s in enumerate(scores)}
+    out.update(probe=scores[best], probe_layer=float(best),
+               probe_ctrl=max(task_probe(r, task.kind, shuffled, n_pcs) for r in reps))
+    if task.kind == "add":
+        out["fourier_modes"] = float(fourier_modes(reps[best], rank))
+    return out

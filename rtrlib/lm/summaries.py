@@ -22,15 +22,17 @@ __all__ = ["final_metrics", "by_rung", "LearningFrontier", "learning_frontier",
            "frequency_ordered_sizes", "burst_cycle", "gradient_cosines", "run_timings"]
 
 RUN_KEYS = ["kind", "size", "params", "block_params", "frequency", "gap", "per_batch", "seed"]
-METRICS = ["test_acc", "test_acc2", "test_loss", "train_loss", "train_acc", "probe", "lm_loss"]
+METRICS = ["test_acc", "test_acc2", "test_loss", "train_loss", "train_acc", "probe", "lm_loss",
+           "ctrl_test_acc", "ctrl_test_acc2", "ctrl_test_loss", "probe_ctrl", "fourier_modes"]
 
 
 def final_metrics(df: pd.DataFrame, last: int = 3) -> pd.DataFrame:
     """Per run: metrics averaged over the last ``last`` evaluations (accuracy swings between
     evaluations at this scale), plus the number of injected instances."""
     ev = df[df.record == "eval"]
+    cols = [m for m in METRICS if m in ev]
     out = (ev.sort_values("step").groupby(RUN_KEYS, sort=False)
-           .apply(lambda g: g[METRICS].tail(last).mean(), include_groups=False).reset_index())
+           .apply(lambda g: g[cols].tail(last).mean(), include_groups=False).reset_index())
     inst = ev.groupby(RUN_KEYS, sort=False)["instances"].max().reset_index()
     return out.merge(inst, on=RUN_KEYS)
 
@@ -109,11 +111,13 @@ def gradient_cosines(df: pd.DataFrame, gap: int) -> pd.DataFrame:
 
 
 def run_timings(metas: list[dict]) -> pd.DataFrame:
-    """One row per run: size, task kind, frequency, gap, and the seconds spent training and
-    in the gradient analysis (summed over the sessions that trained it)."""
+    """One row per run: size, task kind, frequency, gap, and the seconds spent training, in
+    the gradient analysis (part of training) and in evaluations (summed over the sessions
+    that trained it)."""
     return pd.DataFrame([{"size": m["config"]["size"], "kind": m["config"]["task"]["kind"],
                           "frequency": m["config"]["injection"]["frequency"],
                           "gap": m["config"]["injection"]["gap"],
                           "train s": round(m["train_seconds"], 1),
-                          "gradient analysis s": round(m["grad_seconds"], 1)}
+                          "gradient analysis s": round(m["grad_seconds"], 1),
+                          "evaluation s": round(m.get("eval_seconds", 0.0), 1)}
                          for m in metas])

@@ -79,10 +79,11 @@ def make_task(kind: str, tokens, seed: int) -> Task:
 
 
 def sample_task_tokens(vocab_size: int, size: int, seed: int, exclude=(0,),
-                       lo: int = 256) -> np.ndarray:
+                       lo: int = 256, stream: int = 2) -> np.ndarray:
     """Draw S: ``size`` distinct ids from ``[lo, vocab_size)`` (merged BPE tokens by default),
-    never an id in ``exclude`` (the end-of-document token)."""
-    require_int("size", size, 2, vocab_size - lo)
+    never an id in ``exclude`` (the end-of-document token); ``stream`` names an independent
+    random stream for the same seed (the control task's tokens use another one)."""
     pool = np.setdiff1d(np.arange(lo, vocab_size), np.asarray(exclude))
-    rng = np.random.default_rng([seed, 2])
+    require_int("size", size, 2, len(pool))
+    rng = np.random.default_rng([seed, stream])
     return np.sort(rng.choice(pool, size=size, replace=False))

@@ -9,8 +9,11 @@ is bit-identical to an uninterrupted one. The loop itself::
     record(0)
     while trainer.step < steps:
         loss, split = trainer.train_step(analyse=...)   # batch, forward, backward, AdamW
-        every eval_every: record(step)                  # accuracy, loss, probe
+        every eval_every (and around bursts): record(step)  # accuracy, loss, probes
         every checkpoint_every: checkpoint()
+
+A run that needs more tokens than its corpus holds is refused before it trains
+(:func:`rtrlib.lm.tokens.check_token_budget`), unless the corpus config allows repetition.
 
 Under ``torchrun`` (an initialised process group) the same loop runs data-parallel: every rank
 trains and evaluates, rank 0 alone writes to the store.
@@ -31,8 +34,9 @@ from rtrlib.codec import storable
 from rtrlib.lm.config import OLMoRunConfig
 from rtrlib.lm.evaluation import evaluate_task
 from rtrlib.lm.models import param_counts
-from rtrlib.lm.probes import probe_score
+from rtrlib.lm.probes import probe_scores
 from rtrlib.lm.tokenizer import TokenData, load_token_data
+from rtrlib.lm.tokens import check_token_budget
 from rtrlib.lm.trainer import OLMoTrainer, dist_info
 from rtrlib.store import CHECKPOINT_SUFFIX, Store, config_key, run_resumable
 
@@ -98,28 +102,41 @@ def _barrier(world: int) -> None:
 def _train(cfg: OLMoRunConfig, data: TokenData, store: Store, key: str, world: int,
            progress: bool, stop_at: int | None) -> OLMoRunResult | None:
     _barrier(world)  # rank 0 has discarded a stale checkpoint before anyone reads it
+    check_token_budget(data, cfg.steps * cfg.tokens_per_step,
+                       allow_repeat=cfg.data.tokenizer.corpus.allow_repeat)
     trainer = cfg.build(data, world)
+    control = cfg.task.build_control(data.vocab_size)  # never injected
     state: dict[str, Any] = {"history": [], "grads": [], "lm_losses": [],
-                             "train_seconds": 0.0, "grad_seconds": 0.0}
+                             "train_seconds": 0.0, "grad_seconds": 0.0, "eval_seconds": 0.0}
     saved = store.load(key + CHECKPOINT_SUFFIX)
     if saved is not None:
         trainer.load_state_dict(saved["trainer"])
         state.update(saved["state"])
 
     def record() -> None:
+        t0 = time.perf_counter()
         losses = state["lm_losses"]
         row = {"step": trainer.step, "tokens": trainer.step * cfg.tokens_per_step,
                "instances": trainer.injected,
                "lm_loss": float(np.mean(losses)) if losses else float("nan")}
         row.update(evaluate_task(trainer.model, trainer.task, cfg.device))
-        row["probe"] = probe_score(trainer.model, trainer.task, cfg.evaluation.probe_pcs,
-                                   cfg.device)
+        ctrl = evaluate_task(trainer.model, control, cfg.device, splits=("test",))
+        row.update({f"ctrl_{k}": v for k, v in ctrl.items()})
+        row.update(probe_scores(trainer.model, trainer.task, cfg.evaluation.probe_pcs,
+                                cfg.device, control_seed=cfg.seed))
         state["history"].append(row)
         losses.clear()
+        state["eval_seconds"] += time.perf_counter() - t0
 
     def checkpoint() -> None:
         store.save(key + CHECKPOINT_SUFFIX, {"trainer": trainer.state_dict(), "state": state})
         _barrier(world)
+
+    gap = cfg.injection.gap
+
+    def around_burst(step: int) -> bool:
+        """Just before a burst (step % gap == 0) and just after it (step % gap == 1)."""
+        return 2 <= cfg.evaluation.burst_evals <= gap and step % gap in (0, 1)
 
     if saved is None:
         record()
@@ -141,7 +158,8 @@ def _train(cfg: OLMoRunConfig, data: TokenData, store: Store, key: str, world: i
                 state["grad_seconds"] += time.perf_counter() - t0
             if bar is not None:
                 bar.update(1)
-            if trainer.step % cfg.evaluation.eval_every == 0 or trainer.step == steps:
+            if trainer.step % cfg.evaluation.eval_every == 0 or trainer.step == steps \
+                    or around_burst(trainer.step):
                 record()
             if trainer.step % cfg.checkpoint_every == 0 and trainer.step < steps:
                 checkpoint()
@@ -174,4 +192,5 @@ def _meta(cfg: OLMoRunConfig, trainer: OLMoTrainer, state: dict, world: int) -> 
             "vocab_size": trainer.data.vocab_size, "corpus": trainer.data.corpus_meta,
             "task_tokens": trainer.task.tokens.tolist(),
             "train_seconds": state["train_seconds"], "grad_seconds": state["grad_seconds"],
+            "eval_seconds": state["eval_seconds"],
             "world_size": world, "torch": torch.__version__, "olmo_core": olmo_core}

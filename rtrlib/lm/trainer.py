@@ -95,7 +95,8 @@ class OLMoTrainer:
         if analyse:  # the same gradient, assembled from its task and non-task parts
             mask = torch.as_tensor(batch.task_mask, device=self.device)
             loss, cos = mlp_gradient_split(self.model, x, y, mask, self.task,
-                                           self.cfg.evaluation.top_k, self.cfg.device)
+                                           self.cfg.evaluation.top_k, self.cfg.device,
+                                           random_seed=self.cfg.seed * 1_000_003 + self.step)
             split = {"step": self.step, "injected": batch.n_injected, **cos}
         else:
             loss = self.loss(x, y)
