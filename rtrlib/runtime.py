@@ -13,7 +13,7 @@ Environment variables only act before torch starts its thread pool, so the runne
 
 The one other setting a kernel inherits is the *dry run* (``python -m rtrlib.book build
 --dry-run``): ``$RTRLIB_DRY_RUN``, read only by :func:`dry_run`. The experiments apply it in one
-place each (:func:`rtrlib.dry.dry_config`): the profile's shapes, a few steps of a small batch.
+place each (:mod:`rtrlib.dry`): the profile's shapes, a few steps of a small batch.
 """
 
 from __future__ import annotations
@@ -37,11 +37,27 @@ class DryRun:
     ``work_log``: a JSON-lines file where every experiment appends the work its *real* run
     would do (:mod:`rtrlib.costs`), or None; ``max_step_params``: OLMo rungs with more
     parameters than this are built on the meta device for their full-size step (shapes, code
-    paths, no memory) and take their numeric steps with one block."""
+    paths, no memory) and take their numeric steps with one block; ``steps``: real updates
+    per run before the loop skips to its last step; ``batch_size``: rows of a toy batch;
+    ``toy_tail``: the last updates of a toy run that are taken too; ``lm_rows``: rows of an
+    OLMo batch trained on; ``eval_rows``: task instances an OLMo evaluation reads."""
 
     target_device: str = "cpu"
     work_log: str | None = None
-    max_step_params: int = 150_000_000
+    max_step_params: int = 2_000_000
+    steps: int = 2
+    batch_size: int = 16
+    toy_tail: int = 300
+    lm_rows: int = 2
+    eval_rows: int = 64
+
+    def __post_init__(self) -> None:
+        from rtrlib.params import require_choice, require_int
+
+        require_choice("target_device", self.target_device.split(":")[0], ("cpu", "cuda"))
+        require_int("max_step_params", self.max_step_params, 0)
+        for name in ("steps", "batch_size", "toy_tail", "lm_rows", "eval_rows"):
+            require_int(name, getattr(self, name), 1)
 
     def environment(self) -> dict[str, str]:
         """The variable that turns this dry run on in a child process."""

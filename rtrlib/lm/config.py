@@ -8,6 +8,8 @@
 - :class:`~rtrlib.lm.injection.InjectionSchedule`: how often instances enter the stream;
 - :class:`AdamWConfig`: AdamW with linear warmup, then a cosine decay or a constant rate;
 - :class:`EvaluationConfig`: how often the run is evaluated, probed and its gradient analysed;
+- :class:`~rtrlib.lm.precision.PrecisionConfig`: bf16 autocast, TF32, fused AdamW and
+  ``torch.compile`` on CUDA (fp32 and the reference kernels on the CPU);
 
 plus the run's own fields: model ``size`` (a rung of :data:`~rtrlib.lm.models.LADDER`),
 ``steps``, ``seed`` (initial weights and batch order), ``checkpoint_every`` and ``device``.
@@ -27,6 +29,7 @@ import torch
 
 from rtrlib.lm.injection import InjectionSchedule
 from rtrlib.lm.models import LADDER
+from rtrlib.lm.precision import PrecisionConfig
 from rtrlib.lm.tasks import TASK_KINDS, Task, make_task, sample_task_tokens
 from rtrlib.lm.tokenizer import TokenizerConfig
 from rtrlib.params import ParameterError, require_choice, require_device, require_float, require_int
@@ -124,13 +127,15 @@ class AdamWConfig(_Replace):
         t = (step - self.warmup) / max(1, steps - self.warmup)
         return self.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
-    def build(self, model: torch.nn.Module) -> torch.optim.AdamW:
+    def build(self, model: torch.nn.Module, **options: Any) -> torch.optim.AdamW:
+        """The optimiser of ``model``; ``options`` go to ``torch.optim.AdamW`` (``fused``,
+        :meth:`PrecisionConfig.adamw_options`)."""
         decay, no_decay = [], []
         for name, p in model.named_parameters():
             (decay if p.ndim >= 2 and "embeddings" not in name else no_decay).append(p)
         return torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
                                   {"params": no_decay, "weight_decay": 0.0}],
-                                 lr=self.lr, betas=(0.9, 0.95), eps=1e-8)
+                                 lr=self.lr, betas=(0.9, 0.95), eps=1e-8, **options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +175,7 @@ class OLMoRunConfig(KeyedConfig):
     injection: InjectionSchedule = InjectionSchedule()  # what a ladder sweeps
     optim: AdamWConfig = AdamWConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    precision: PrecisionConfig = PrecisionConfig()
     steps: int = 390  # 100k tokens of 8 x 32
     seed: int = 0
     checkpoint_every: int = 100

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from rtrlib.codec import storable
+from rtrlib.dry import skip_to
 from rtrlib.lm.config import OLMoRunConfig
 from rtrlib.lm.evaluation import evaluate_task
 from rtrlib.lm.models import param_counts
@@ -151,6 +152,7 @@ def _train(cfg: OLMoRunConfig, data: TokenData, store: Store, key: str, world: i
             t0 = time.perf_counter()
             analyse = grad_every > 0 and trainer.step % grad_every == 0
             loss, split = trainer.train_step(analyse)
+            trainer.step = skip_to(trainer.step, steps)  # a dry run: the last step next
             state["lm_losses"].append(loss)
             state["train_seconds"] += time.perf_counter() - t0
             if split is not None:

@@ -8,7 +8,8 @@ loop adds the rest: a checkpoint of the trainer and the state every ``checkpoint
 updates, resuming from it, a progress bar, wall-clock time summed over sessions, and ``stop_at``
 (end the session after that many updates with a checkpoint written, which is how tests imitate
 a killed job). A checkpoint is always taken before ``observe`` of its step, so a resumed run
-observes every step exactly once.
+observes every step exactly once. In a dry run (:mod:`rtrlib.dry`) the loop takes a couple of
+updates and then skips to the last few hundred, which it takes and observes as usual.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rtrlib.dry import skip_to, toy_tail
 from rtrlib.store import CHECKPOINT_SUFFIX, Store
 from rtrlib.toy.engine import Trainer
 
@@ -64,6 +66,7 @@ def run_loop(trainer: Trainer, state: dict[str, Any], config: Any, *, store: Sto
             if trainer.step >= steps:
                 break
             step_once()
+            trainer.step = skip_to(trainer.step, steps, toy_tail())
             if bar is not None:
                 bar.update(1)
             if trainer.step % checkpoint_every == 0 and trainer.step < steps:
