@@ -18,19 +18,25 @@ turns a list of them into seconds on the GPU :data:`H100` describes::
 - the latencies bound small models, whose steps are too short to fill a GPU: a step is a
   round of kernel launches and Python, whatever its FLOPs.
 
-:func:`rtrlib.book.workloads.profile_work` lists each chapter's work under a profile;
-``python -m rtrlib.book list`` prints the totals, the instructors' guide and chapter 6 use the
-same :func:`estimate`.
+Where the work comes from: a dry run of a profile (``python -m rtrlib.book build --profile gpu
+--dry-run``) records every run's :class:`Work` as its *real* run would do it (the training loops
+log it, :func:`rtrlib.dry.log_work`) and sums it per chapter into ``<build>/work-<profile>.json``;
+the copy committed as ``chapters/work/<profile>.json`` is what :func:`profile_estimates` reads.
+``python -m rtrlib.book list`` prints those estimates per chapter and in total, the instructors'
+guide quotes them, and :func:`rtrlib.lm.ladder.estimate_gpu_hours` calls :func:`estimate`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from rtrlib.params import require_choice, require_float, require_int
 
-__all__ = ["KINDS", "Work", "GPUModel", "H100", "Estimate", "estimate", "fmt_hours"]
+__all__ = ["KINDS", "Work", "GPUModel", "H100", "Estimate", "estimate", "fmt_hours",
+           "summarise_work", "load_work", "profile_estimates", "work_path"]
 
 KINDS = ("olmo", "toy", "cpu")
 
@@ -49,6 +55,8 @@ class Work:
 
     def __post_init__(self) -> None:
         require_choice("kind", self.kind, KINDS)
+        if isinstance(self.flops, int) and not isinstance(self.flops, bool):
+            object.__setattr__(self, "flops", float(self.flops))
         require_float("flops", self.flops, 0.0)
         require_int("steps", self.steps, 0)
         require_int("evals", self.evals, 0)
@@ -148,3 +156,46 @@ def fmt_hours(hours: float) -> str:
     if hours < 100:
         return f"{hours:.1f} h"
     return f"{hours:,.0f} h"
+
+
+def summarise_work(works: Iterable[Work]) -> list[Work]:
+    """One :class:`Work` per kind: FLOPs, steps and evaluations summed (what a chapter's
+    recorded work is reduced to)."""
+    out: dict[str, list[float]] = {}
+    for w in works:
+        acc = out.setdefault(w.kind, [0.0, 0, 0, 0])
+        acc[0] += w.flops
+        acc[1] += w.steps
+        acc[2] += w.evals
+        acc[3] += 1
+    return [Work(kind=k, flops=v[0], steps=int(v[1]), evals=int(v[2]), label=f"{v[3]} runs")
+            for k, v in sorted(out.items())]
+
+
+def work_path(profile: str, root: Path | None = None) -> Path:
+    """The committed work of ``profile``: ``chapters/work/<profile>.json``."""
+    if root is None:
+        root = Path(__file__).resolve().parent.parent
+    return root / "chapters" / "work" / f"{profile}.json"
+
+
+def load_work(path: Path) -> dict[str, list[Work]]:
+    """Per chapter, the works recorded in ``path`` (a dry run's ``work-<profile>.json``)."""
+    data = json.loads(Path(path).read_text())
+    return {ch: [Work(**w) for w in works] for ch, works in data["chapters"].items()}
+
+
+def profile_estimates(profile: str, root: Path | None = None, model: GPUModel = H100
+                      ) -> tuple[dict[str, Estimate], Estimate, int] | None:
+    """Per chapter and in total, the estimate of ``profile``'s recorded work on one GPU of
+    ``model``, and the number of GPUs the profile is meant for (the total's wall-clock time
+    assumes the runs spread evenly over them); None when no work is recorded."""
+    path = work_path(profile, root)
+    if not path.exists():
+        return None
+    gpus = int(json.loads(path.read_text()).get("gpus", 1))
+    per = {ch: estimate(works, chapters=1, model=model)
+           for ch, works in load_work(path).items()}
+    total = estimate([w for ws in load_work(path).values() for w in ws],
+                     chapters=len(per), gpus=gpus, model=model)
+    return per, total, gpus

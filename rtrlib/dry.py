@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["DryRun", "dry_run", "skip_to", "toy_tail", "toy_batch_size", "rank_rows", "eval_rows",
-           "numeric_spec", "check_full_step", "StepCheck", "reuse_init", "cover_labels"]
+           "numeric_spec", "check_full_step", "StepCheck", "reuse_init", "cover_labels",
+           "log_work"]
 
 
 def skip_to(done: int, steps: int, tail: int = 0) -> int:
@@ -56,6 +57,17 @@ def skip_to(done: int, steps: int, tail: int = 0) -> int:
     if dry is None or done < min(dry.steps, steps):
         return done
     return max(done, steps - tail)
+
+
+def log_work(work) -> None:
+    """In a dry run with a work log, append what the *real* run would do
+    (:class:`rtrlib.costs.Work`) to it, one JSON line; nothing otherwise."""
+    import json
+
+    dry = dry_run()
+    if dry is not None and dry.work_log:
+        with open(dry.work_log, "a") as fh:
+            fh.write(json.dumps(work.as_dict()) + "\n")
 
 
 def toy_tail() -> int:

@@ -46,7 +46,7 @@ class DryRun:
     work_log: str | None = None
     max_step_params: int = 2_000_000
     steps: int = 2
-    batch_size: int = 16
+    batch_size: int = 128
     toy_tail: int = 300
     lm_rows: int = 2
     eval_rows: int = 64

@@ -25,6 +25,7 @@ printed and written to ``<build>/dry-run.json``, with the largest of them as
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import resource
@@ -41,6 +42,7 @@ import numpy as np
 from rtrlib.book.errors import BookError
 from rtrlib.book.execute import ChapterRun, _environment, execute_chapter
 from rtrlib.book.profiles import chapter_parameters, load_profiles, toc_chapters
+from rtrlib.costs import H100, Work, estimate, summarise_work
 from rtrlib.params import ParameterError
 from rtrlib.runtime import DryRun
 
@@ -131,6 +133,19 @@ def _run_chapter(chapter: str, params: dict[str, Any], out_dir: Path, root: Path
     return run, mem.peak_kib / 2**20
 
 
+def _print_estimates(work: dict[str, list[dict]], gpus: int, path: Path) -> None:
+    """The cost of the real runs the dry run recorded (an estimate; :mod:`rtrlib.costs`)."""
+    per = {ch: [Work(**w) for w in ws] for ch, ws in work.items()}
+    print(f"estimated GPU time of the real runs (an estimate, not measured; "
+          f"{H100.describe()}):", file=sys.stderr)
+    for ch, works in per.items():
+        print(f"  {ch}: {estimate(works, chapters=1).text()}", file=sys.stderr)
+    total = estimate([w for ws in per.values() for w in ws], chapters=len(per), gpus=gpus)
+    print(f"  total: {total.text()}\n  recorded in {path} (commit it as "
+          f"chapters/work/{path.stem.removeprefix('work-')}.json to update the estimates "
+          f"`list` and the guide quote)", file=sys.stderr)
+
+
 def run_dry(profile: str, root: Path, build_dir: Path, *, chapters: tuple[str, ...] = (),
             target_device: str | None = None, kernel: str | None = None) -> int:
     """Dry-run ``profile`` (see the module docstring); prints one line per chapter (status,
@@ -147,13 +162,16 @@ def run_dry(profile: str, root: Path, build_dir: Path, *, chapters: tuple[str, .
     # of values that are all zero), and drawing it would fail where the real run does not
     # one BLAS thread: numpy's small SVDs (the probes) beside torch's threads on two cores
     # were measured 40x slower with two
-    env = {**dry.environment(), "RTRLIB_CACHE": str(cache), "MPLBACKEND": "agg",
-           "OPENBLAS_NUM_THREADS": "1"}
+    env = {"RTRLIB_CACHE": str(cache), "MPLBACKEND": "agg", "OPENBLAS_NUM_THREADS": "1"}
+    work_dir = build_dir / "work"
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
     out_dir = build_dir / "executed" / profile
     print(f"dry run of profile {profile!r} (target device {dry.target_device}, run on cpu): "
           f"{dry.steps} updates per run on batches of at most {dry.batch_size} rows (toy) or "
           f"{dry.lm_rows} sequences (OLMo); store {cache}", file=sys.stderr)
     runs: dict[str, ChapterRun] = {}
+    work: dict[str, list[dict]] = {}
     report: dict[str, Any] = {"profile": profile, "target_device": dry.target_device,
                               "chapters": {}}
     t_all = time.perf_counter()
@@ -164,8 +182,13 @@ def run_dry(profile: str, root: Path, build_dir: Path, *, chapters: tuple[str, .
                 chapter_parameters(profiles, profile, chapter, "cpu"), corpus)
             if note:
                 print(f"  {chapter}: {note}", file=sys.stderr)
+            log = work_dir / f"{chapter}.jsonl"
+            chapter_env = {**env, **dataclasses.replace(dry, work_log=str(log)).environment()}
             run, peak = _run_chapter(chapter, params, out_dir, root, kernel,
-                                     profiles[profile].get("cell_timeout"), env)
+                                     profiles[profile].get("cell_timeout"), chapter_env)
+            works = [Work(**json.loads(ln)) for ln in log.read_text().splitlines()] \
+                if log.exists() else []
+            work[chapter] = [w.as_dict() for w in summarise_work(works)]
             runs[chapter] = run
             report["chapters"][chapter] = {"status": run.status, "seconds": run.wall_time_s,
                                            "peak_rss_gib": peak, "corpus_note": note,
@@ -182,6 +205,11 @@ def run_dry(profile: str, root: Path, build_dir: Path, *, chapters: tuple[str, .
     report.update(seconds=total, peak_rss_gib=peak_all)
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / "dry-run.json").write_text(json.dumps(report, indent=1))
+    gpus = int(profiles[profile].get("gpus", 1))
+    work_file = build_dir / f"work-{profile}.json"
+    work_file.write_text(json.dumps({"profile": profile, "gpus": gpus, "chapters": work},
+                                    indent=1, sort_keys=True) + "\n")
+    _print_estimates(work, gpus, work_file)
     failed = [r for r in runs.values() if r.status == "failed"]
     for r in failed:
         print(f"error: dry run: chapter {r.chapter} failed in {r.error}\n"

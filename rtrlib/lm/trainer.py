@@ -6,8 +6,12 @@ loss, backward, optimiser step. A batch is a pure function of (seed, step), so t
 state (:meth:`~OLMoTrainer.state_dict`: weights, optimiser, step, instances injected) is all a
 checkpoint needs for an exact resume.
 
-Where later work slots in: :func:`parallelize` wraps the model for several ranks (OLMo-core's
-DDP today; FSDP would go there), :meth:`~OLMoTrainer.loss` is the one forward pass of a
+Several ranks: :func:`parallelize` wraps the model with OLMo-core's DDP (``apply_ddp``: every
+rank holds all weights) or FSDP (``apply_fsdp``: weights, gradients and AdamW state sharded over
+the ranks, for the rungs one GPU cannot hold), as the run's ``data_parallel`` says. An FSDP
+checkpoint holds the full (unsharded) weights and optimiser state
+(``torch.distributed.checkpoint.state_dict``), so it resumes on any number of ranks.
+:meth:`~OLMoTrainer.loss` is the one forward pass of a
 training step, under the run's mixed precision (:mod:`rtrlib.lm.precision`).
 """
 
@@ -38,13 +42,28 @@ def dist_info() -> tuple[int, int]:
     return 0, 1
 
 
-def parallelize(model: torch.nn.Module, world: int, device: torch.device) -> torch.nn.Module:
-    """Data parallelism over ``world`` ranks with OLMo-core's ``apply_ddp`` (no-op for one)."""
+DATA_PARALLEL = ("ddp", "fsdp")
+
+
+def parallelize(model: torch.nn.Module, world: int, device: torch.device,
+                strategy: str = "ddp") -> torch.nn.Module:
+    """Data parallelism over ``world`` ranks with OLMo-core's ``apply_ddp`` or ``apply_fsdp``
+    (``strategy``); a no-op for one rank."""
     if world > 1:
         from torch.distributed.device_mesh import init_device_mesh
 
-        model.apply_ddp(dp_mesh=init_device_mesh(device.type, (world,)))
+        mesh = init_device_mesh(device.type, (world,))
+        if strategy == "fsdp":
+            model.apply_fsdp(dp_mesh=mesh)
+        else:
+            model.apply_ddp(dp_mesh=mesh)
     return model
+
+
+def _full_state_options():
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(full_state_dict=True, cpu_offload=True)
 
 
 class OLMoTrainer:
@@ -70,8 +89,9 @@ class OLMoTrainer:
         spec = numeric_spec(cfg.size, data.vocab_size)
         cfg.precision.apply(cfg.device)
         model = build_model(spec, data.vocab_size, cfg.seed, cfg.device)
+        self.sharded = world > 1 and cfg.data_parallel == "fsdp"
         self.model = parallelize(cfg.precision.compile_model(model, cfg.device), world,
-                                 self.device)
+                                 self.device, cfg.data_parallel)
         self.optimizer = cfg.optim.build(self.model, **cfg.precision.adamw_options(cfg.device))
         self.step = 0
         self.injected = 0  # task instances injected so far (whole global batches)
@@ -124,10 +144,24 @@ class OLMoTrainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optim": self.optimizer.state_dict(),
-                "step": self.step, "injected": self.injected}
+        """Weights, optimiser state, step and instances injected (under FSDP: gathered in
+        full on every rank, a collective call)."""
+        if self.sharded:
+            from torch.distributed.checkpoint.state_dict import get_state_dict
+
+            model, optim = get_state_dict(self.model, self.optimizer,
+                                          options=_full_state_options())
+        else:
+            model, optim = self.model.state_dict(), self.optimizer.state_dict()
+        return {"model": model, "optim": optim, "step": self.step, "injected": self.injected}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optim"])
+        if self.sharded:
+            from torch.distributed.checkpoint.state_dict import set_state_dict
+
+            set_state_dict(self.model, self.optimizer, model_state_dict=state["model"],
+                           optim_state_dict=state["optim"], options=_full_state_options())
+        else:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optim"])
         self.step, self.injected = state["step"], state["injected"]

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rtrlib.dry import skip_to, toy_tail
+from rtrlib.costs import Work
+from rtrlib.dry import log_work, skip_to, toy_tail
 from rtrlib.store import CHECKPOINT_SUFFIX, Store
 from rtrlib.toy.engine import Trainer
 
@@ -50,6 +51,10 @@ def run_loop(trainer: Trainer, state: dict[str, Any], config: Any, *, store: Sto
         store.save(checkpoint_key, {"trainer": trainer.state_dict(), "state": state,
                                     "seconds": elapsed + time.perf_counter() - t0})
 
+    if saved is None:  # a dry run records what the real run would do (rtrlib.costs)
+        size = sum(p.numel() for p in trainer.models.parameters())
+        log_work(Work(kind="toy", flops=6.0 * trainer.batch_size * size * steps, steps=steps,
+                      label=desc))
     step_once = advance or trainer.train_step
     bar = None
     if config.progress:
