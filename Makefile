@@ -28,9 +28,12 @@ student: $(STAMP)
 pdf: $(STAMP)
 	$(PY) -m rtrlib.book pdf --profile $(PROFILE)
 
+# The tests, then the dry run of the gpu profile (every chapter with the GPU runners'
+# parameters, a couple of steps each, on CPU; README "GPU runners").
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	$(PY) -m rtrlib.book build --profile gpu --dry-run
 
 bench: $(STAMP)
 	$(PY) benchmarks/toy_sweep.py

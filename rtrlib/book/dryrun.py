@@ -123,13 +123,14 @@ def _run_chapter(chapter: str, params: dict[str, Any], out_dir: Path, root: Path
                  kernel: str | None, cell_timeout: int | None, env: dict[str, str]
                  ) -> tuple[ChapterRun, float]:
     """Execute one chapter; its run and its kernel's peak resident memory (GiB)."""
+    t0 = time.perf_counter()
     with _PeakMemory() as mem:
         try:
             with _environment(env):
                 run = execute_chapter(chapter, params, out_dir, force=True, root=root,
                                       kernel=kernel, cell_timeout=cell_timeout)
         except BookError as exc:  # e.g. a parameter the chapter does not define
-            run = ChapterRun(chapter, "failed", error=str(exc))
+            run = ChapterRun(chapter, "failed", time.perf_counter() - t0, error=str(exc))
     return run, mem.peak_kib / 2**20
 
 
