@@ -7,7 +7,7 @@ exactly as in the real run; only the loops do less:
 
 - the training loops (:func:`rtrlib.toy.loop.run_loop`, :func:`rtrlib.lm.train.train_run`) take
   :attr:`DryRun.steps` real updates and then skip (:func:`skip_to`) to the last step (OLMo
-  runs) or to the last :attr:`DryRun.toy_tail` steps (toy runs, whose steps cost a millisecond:
+  runs) or to the last :attr:`DryRun.toy_tail` steps (toy runs, whose steps cost milliseconds:
   what a chapter reads from late in training, such as the bursts of the largest gap, exists),
   so every observation and analysis path still runs;
 - a toy batch's task schedule is drawn at full size (so its constraints are checked), and

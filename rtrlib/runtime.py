@@ -47,7 +47,7 @@ class DryRun:
     max_step_params: int = 2_000_000
     steps: int = 2
     batch_size: int = 128
-    toy_tail: int = 300
+    toy_tail: int = 140
     lm_rows: int = 2
     eval_rows: int = 64
 

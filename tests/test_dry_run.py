@@ -87,3 +87,18 @@ def test_dry_run_is_a_build_flag(monkeypatch):
     monkeypatch.setattr("rtrlib.book.cli.run_build", lambda cfg: seen.append(cfg) or 0)
     assert main(["build", "--profile", "gpu", "--dry-run"]) == 0
     assert seen[0].dry_run and seen[0].profile == "gpu"
+
+
+def test_explorer_frames_are_built_but_not_drawn_in_a_dry_run(dry):
+    from rtrlib.widgets import kernel_free
+
+    seen = []
+
+    def draw(fig, x):
+        seen.append(x)
+        ax = fig.subplots()
+        ax.plot([1, 2], [0, 0])
+        ax.set_yscale("log")  # all values <= 0: drawing it would raise
+
+    html = kernel_free(draw, "x", [1, 2, 3])
+    assert seen == [1, 2, 3] and "3 frames built, not drawn" in html.data

@@ -12,7 +12,8 @@ every shape, grid and code path is taken), but:
   (``<build>/executed``; default ``_build/dry-run``): nothing it computes can be read as a
   real result, nothing real is reused;
 - matplotlib's non-interactive ``agg`` backend: every figure is built, none is drawn
-  (data from two updates can be degenerate, e.g. a log axis of zeros);
+  (data from two updates can be degenerate, e.g. a log axis of zeros), and the kernel-free
+  explorers (:func:`rtrlib.widgets.kernel_free`) build every frame without drawing it;
 - a chapter that reads corpus files (``corpus_source: files``) with none given gets a small
   generated JSON-lines corpus in a temporary folder, with repetition allowed (said in the
   output).
