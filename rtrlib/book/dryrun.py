@@ -204,6 +204,9 @@ def run_dry(profile: str, root: Path, build_dir: Path, *, chapters: tuple[str, .
         report["registry_error"] = str(exc)
     total = time.perf_counter() - t_all
     peak_all = max((c["peak_rss_gib"] for c in report["chapters"].values()), default=0.0)
+    # the largest resident set of any kernel this process started and waited for
+    rusage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    report["rusage_children_maxrss_gib"] = rusage
     report.update(seconds=total, peak_rss_gib=peak_all)
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / "dry-run.json").write_text(json.dumps(report, indent=1))
@@ -216,9 +219,6 @@ def run_dry(profile: str, root: Path, build_dir: Path, *, chapters: tuple[str, .
     for r in failed:
         print(f"error: dry run: chapter {r.chapter} failed in {r.error}\n"
               f"       executed notebook kept at {r.notebook}", file=sys.stderr)
-    # the largest resident set of any kernel this process started and waited for
-    rusage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    report["rusage_children_maxrss_gib"] = rusage
     print(f"dry run of {profile!r}: {len(runs) - len(failed)}/{len(runs)} chapters ok in "
           f"{total:.0f} s, peak memory {max(peak_all, rusage):.2f} GiB (getrusage of the "
           f"kernels: {rusage:.2f} GiB)", file=sys.stderr)
