@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 STAMP := $(VENV)/.installed
 
-.PHONY: setup book student pdf test bench clean
+.PHONY: setup book student pdf test dry-run bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ student: $(STAMP)
 pdf: $(STAMP)
 	$(PY) -m rtrlib.book pdf --profile $(PROFILE)
 
+# The tests, then the dry run of the gpu profile (every chapter with the GPU runners'
+# parameters, a couple of steps each, on CPU; README "GPU runners").
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	$(PY) -m rtrlib.book build --profile gpu --dry-run
+
+dry-run: $(STAMP)
+	$(PY) -m rtrlib.book build --profile $(or $(filter-out cpu,$(PROFILE)),gpu) --dry-run
 
 bench: $(STAMP)
 	$(PY) benchmarks/toy_sweep.py

@@ -77,6 +77,13 @@ def kernel_free(draw: Draw, name: str, values: Sequence[Any], fixed: dict[str, A
         draw(fig, **{**fixed, name: values[i]})
         return []
 
+    from rtrlib.runtime import dry_run
+
+    if dry_run() is not None:  # every frame is built, none drawn (rtrlib.book.dryrun)
+        for i in range(len(values)):
+            frame(i)
+        plt.close(fig)
+        return HTML(f"<p>dry run: {len(values)} frames built, not drawn</p>")
     anim = FuncAnimation(fig, frame, frames=len(values), interval=interval_ms, blit=False)
     html = anim.to_jshtml(default_mode="once")
     plt.close(fig)

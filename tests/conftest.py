@@ -62,6 +62,7 @@ def fake_book(tmp_path: Path) -> Path:
         smoke: {device: cpu, chapters: {01_alpha: {n: 3}}}
         cpu: {device: cpu, chapters: {}}
         gpu: {device: cuda, chapters: {}}
+        paper: {device: cuda, chapters: {}}
         """))
     (root / "chapters" / "01_alpha.md").write_text(chapter_source("Alpha", textwrap.dedent("""\
         ```{code-cell} ipython3

@@ -31,7 +31,7 @@ def test_real_toc_and_profiles_are_consistent() -> None:
     chapters = toc_chapters()
     assert chapters and all((book.ROOT / "chapters" / f"{c}.md").exists() for c in chapters)
     profiles = load_profiles()
-    assert set(profiles) == {"smoke", "cpu", "gpu"}
+    assert set(profiles) == {"smoke", "cpu", "gpu", "paper"}
     assert profiles["gpu"]["device"] == "cuda"
 
 
@@ -59,9 +59,11 @@ def test_parameters_merge_profile_and_device_override(fake_book: Path) -> None:
 
 
 @pytest.mark.parametrize("text, match", [
-    ("smoke: {device: cpu}\ncpu: {device: cpu}\n", "exactly smoke, cpu, gpu"),
-    ("smoke: {device: tpu}\ncpu: {device: cpu}\ngpu: {device: cuda}\n", "valid devices"),
-    ("smoke: {device: cpu, chapters: [1]}\ncpu: {device: cpu}\ngpu: {device: cuda}\n",
+    ("smoke: {device: cpu}\ncpu: {device: cpu}\n", "exactly smoke, cpu, gpu, paper"),
+    ("smoke: {device: tpu}\ncpu: {device: cpu}\ngpu: {device: cuda}\npaper: {device: cuda}\n",
+     "valid devices"),
+    ("smoke: {device: cpu, chapters: [1]}\ncpu: {device: cpu}\ngpu: {device: cuda}\n"
+     "paper: {device: cuda}\n",
      "'chapters' must map"),
 ])
 def test_bad_profiles_file(fake_book: Path, text: str, match: str) -> None:
@@ -71,7 +73,7 @@ def test_bad_profiles_file(fake_book: Path, text: str, match: str) -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"profile": "fast"}, "unknown profile 'fast'; valid profiles: smoke, cpu, gpu"),
+    ({"profile": "fast"}, "unknown profile 'fast'; valid profiles: smoke, cpu, gpu, paper"),
     ({"device": "tpu"}, "unknown device 'tpu'; valid devices: cpu, cuda"),
     ({"edition": "teacher"}, "unknown edition 'teacher'; valid editions: full, student"),
     ({"chapters": ["09_nope"]}, "unknown chapter '09_nope'; valid chapters: 01_alpha, 02_beta"),
@@ -85,7 +87,7 @@ def test_unknown_values_are_one_line_errors(fake_book: Path, kwargs: dict, match
 def test_cli_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--profile", "nope"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "valid profiles: smoke, cpu, gpu" in err
+    assert err.count("\n") == 0 and "valid profiles: smoke, cpu, gpu, paper" in err
 
 
 @pytest.mark.parametrize("argv, match", [
@@ -108,7 +110,7 @@ def test_cli_options_come_from_build_config(capsys: pytest.CaptureFixture[str],
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     help_text = capsys.readouterr().out
-    for closed_set in ("{smoke,cpu,gpu}", "{cpu,cuda}", "{full,student}"):
+    for closed_set in ("{smoke,cpu,gpu,paper}", "{cpu,cuda}", "{full,student}"):
         assert closed_set in help_text
     seen = []
     monkeypatch.setattr("rtrlib.book.cli.run_build", lambda cfg: seen.append(cfg) or 0)
@@ -142,9 +144,25 @@ def test_kernel_gets_the_runtime_thread_settings(monkeypatch: pytest.MonkeyPatch
 def test_profile_with_unknown_parameter_is_refused(fake_book: Path) -> None:
     (fake_book / "chapters" / "profiles.yaml").write_text(
         "smoke: {device: cpu, chapters: {01_alpha: {typo: 1}}}\n"
-        "cpu: {device: cpu}\ngpu: {device: cuda}\n")
+        "cpu: {device: cpu}\ngpu: {device: cuda}\npaper: {device: cuda}\n")
     with pytest.raises(BookError, match="unknown parameter.*typo"):
         build("smoke", root=fake_book, build_dir=fake_book / "_build", html=False)
+
+
+def test_dry_run_fails_on_an_unknown_parameter_and_writes_apart(
+        fake_book: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (fake_book / "chapters" / "profiles.yaml").write_text(
+        "smoke: {device: cpu}\ncpu: {device: cpu}\n"
+        "gpu: {device: cuda, chapters: {01_alpha: {typo: 1}}}\npaper: {device: cuda}\n")
+    out = fake_book / "_dry"
+    assert build("gpu", chapters=["01_alpha"], root=fake_book, build_dir=out,
+                 dry_run=True) == 1
+    err = capsys.readouterr().err
+    assert "01_alpha failed" in err and "typo" in err
+    report = json.loads((out / "dry-run.json").read_text())
+    assert report["target_device"] == "cuda" and report["chapters"]["01_alpha"]["status"] \
+        == "failed"
+    assert not (fake_book / "_build").exists()  # nothing written where real builds go
 
 
 def test_strip_solutions_removes_both_forms_only() -> None:

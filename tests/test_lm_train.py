@@ -159,6 +159,43 @@ def test_two_rank_gloo_torchrun_matches_single_process_and_resumes(text, tmp_pat
     np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-4)
 
 
+@pytest.mark.slow
+def test_two_rank_gloo_fsdp_matches_single_process_and_resumes_exactly(text, tmp_path):
+    """OLMo-core's FSDP over 2 gloo ranks on CPU: the losses of one process within rtol 1e-4
+    (the same batches; only the order of floating-point sums differs), and a session stopped
+    at step 6 and resumed gives exactly the uninterrupted FSDP run's numbers."""
+    opts = _options(text, 12, 4, 4)
+    single = _launch([sys.executable, "-m", "rtrlib.lm", "train", *opts],
+                     tmp_path / "s", tmp_path / "single.csv")
+    assert single.wait(600) == 0, single.stdout.read()
+
+    def torchrun(*extra):
+        with socket.socket() as sock:  # a free port for the rendezvous
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        return [str(Path(sys.executable).parent / "torchrun"), "--nproc-per-node", "2",
+                "--master-addr", "127.0.0.1", "--master-port", str(port), "-m", "rtrlib.lm",
+                "train", *opts, "--data-parallel", "fsdp", *extra]
+
+    whole = _launch(torchrun(), tmp_path / "w", tmp_path / "whole.csv")
+    assert whole.wait(600) == 0, whole.stdout.read()
+    first = _launch(torchrun("--stop-at", "6"), tmp_path / "d", tmp_path / "d1.csv")
+    assert first.wait(600) == 0, first.stdout.read()
+    [ckpt] = (tmp_path / "d").glob(f"lm-run-*{CHECKPOINT_SUFFIX}.rtr")
+    saved = Store(tmp_path / "d").load(ckpt.name[:-4])["trainer"]
+    assert saved["step"] == 6
+    # the checkpoint holds full (unsharded) tensors: the embedding is 512 x 32
+    assert tuple(saved["model"]["embeddings.weight"].shape) == (512, 32)
+    second = _launch(torchrun(), tmp_path / "d", tmp_path / "fsdp.csv")
+    assert second.wait(600) == 0, second.stdout.read()
+    a = pd.read_csv(tmp_path / "single.csv")
+    w, b = pd.read_csv(tmp_path / "whole.csv"), pd.read_csv(tmp_path / "fsdp.csv")
+    assert list(a.step) == list(b.step) == list(w.step) == [0, 4, 8, 12]
+    pd.testing.assert_frame_equal(w, b)  # exact resume
+    np.testing.assert_allclose(a.lm_loss[1:], b.lm_loss[1:], rtol=1e-4)
+    np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-4)
+
+
 def test_a_run_that_would_cycle_its_corpus_is_refused_unless_allowed(text, tmp_path):
     data = load_token_data(_data(text).tokenizer, Store(tmp_path))
     steps = data.n_tokens // (8 * 32) + 1  # one batch more than the corpus holds

@@ -66,10 +66,24 @@ def _audit(folders: Sequence[str]) -> int:
 
 
 def _list() -> int:
+    from rtrlib.costs import H100, profile_estimates
+
     profiles = load_profiles()
     print("chapters:", " ".join(toc_chapters()))
     for name, prof in profiles.items():
         print(f"profile {name} (device {prof['device']}): {prof.get('description', '')}")
+        if prof["device"] != "cuda":
+            continue
+        est = profile_estimates(name)
+        if est is None:
+            print(f"  GPU cost: no recorded work (run `{PROG} build --profile {name} "
+                  "--dry-run`)")
+            continue
+        per, total, _ = est
+        for chapter, e in per.items():
+            print(f"  {chapter}: {e.text()}")
+        print(f"  total: {total.text()}")
+    print(f"GPU costs are estimates, not measurements: {H100.describe()}")
     return 0
 
 

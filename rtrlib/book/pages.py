@@ -22,7 +22,6 @@ GUIDE_MARK = "<!-- rtrlib:instructors-guide -->"
 SOLUTIONS_MARK = "<!-- rtrlib:solutions -->"
 PDF_MARK = "<!-- rtrlib:book-pdf -->"
 DIFFICULTY_MARK = "<!-- rtrlib:difficulty-legend -->"
-GPU_FLOPS_ASSUMED = 30e12  # sustained FLOP/s assumed for GPU estimates (one modern data-centre GPU)
 
 
 def fmt_seconds(s: float | None) -> str:
@@ -150,16 +149,24 @@ def _chapter_title(nb: Any) -> str:
     return "untitled"
 
 
-def _gpu_time(teach: dict[str, Any], gpu_meta: dict[str, Any]) -> str:
-    """The GPU run time: measured by a gpu build if there is one, else estimated from FLOP."""
+def _gpu_time(teach: dict[str, Any], gpu_meta: dict[str, Any], chapter: str = "") -> str:
+    """The GPU run time: measured by a gpu build if there is one, else the estimate of
+    :mod:`rtrlib.costs` (the gpu profile's recorded work, else the chapter's stated FLOPs)."""
+    from rtrlib.costs import H100, Work, estimate, profile_estimates
+
     if gpu_meta.get("status") == "ok" and gpu_meta.get("device", "").startswith("cuda"):
         return f"{fmt_seconds(gpu_meta.get('wall_time_s'))} (measured, gpu profile)"
+    recorded = profile_estimates("gpu")
+    if recorded is not None and chapter in recorded[0]:
+        e = recorded[0][chapter]
+        return (f"about {fmt_seconds(e.seconds)} (an estimate, not measured: the gpu "
+                f"profile's recorded work, {sci(e.flops)} FLOP, on {H100.describe()})")
     if teach.get("gpu_flop"):
-        secs = float(teach["gpu_flop"]) / GPU_FLOPS_ASSUMED
-        return (f"at least {fmt_seconds(secs)} (an estimate, not measured: the gpu "
-                f"profile's {sci(teach['gpu_flop'])} training FLOP at an assumed "
-                f"{GPU_FLOPS_ASSUMED / 1e12:.0f} TFLOP/s; per-step overheads, which "
-                "dominate small models, are not counted)")
+        kind = "olmo" if chapter.startswith("06") else "toy"
+        e = estimate([Work(kind=kind, flops=float(teach["gpu_flop"]))], chapters=1)
+        return (f"at least {fmt_seconds(e.seconds)} (an estimate, not measured: the gpu "
+                f"profile's {sci(teach['gpu_flop'])} training FLOP on {H100.describe()}; "
+                "per-step overheads, which dominate small models, are not counted)")
     return "not measured; no FLOP count stated"
 
 
@@ -199,7 +206,7 @@ def render_instructors_guide(notebooks: dict[str, Any], gpu_notebooks: dict[str,
                 f"- **Run time on CPU:** {fmt_seconds(meta.get('wall_time_s'))} "
                 f"({meta.get('profile', '?')} profile, device {meta.get('device', '?')}, "
                 "this build)",
-                f"- **Run time on a GPU:** {_gpu_time(teach, gpu_meta)}",
+                f"- **Run time on a GPU:** {_gpu_time(teach, gpu_meta, chapter)}",
                 f"- **For a class exercise, change:** "
                 f"{teach.get('class_exercise', 'the parameters cell')}",
                 f"- **Exercises:** {_exercise_line(nb)}", ""]

@@ -44,6 +44,9 @@ class BuildConfig:
         "help": "execute even when cached"})
     html: bool = dataclasses.field(default=True, metadata={
         "help": "render the HTML (default; --no-html executes only)"})
+    dry_run: bool = dataclasses.field(default=False, metadata={
+        "help": "execute every chapter with the profile's parameters but a couple of steps "
+                "on small batches, on CPU, into _build/dry-run (rtrlib.book.dryrun)"})
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -57,10 +60,11 @@ class BuildConfig:
 
 def build(profile: str = "cpu", chapters: Sequence[str] | None = None, device: str | None = None,
           edition: str = "full", build_dir: Path | str | None = None, force: bool = False,
-          html: bool = True, root: Path = ROOT, kernel: str | None = None) -> int:
+          html: bool = True, root: Path = ROOT, kernel: str | None = None,
+          dry_run: bool = False) -> int:
     """Execute the chapters and render the book; returns the process exit status."""
     config = BuildConfig(profile, tuple(chapters or ()), device, edition,
-                         None if build_dir is None else str(build_dir), force, html)
+                         None if build_dir is None else str(build_dir), force, html, dry_run)
     return run_build(config, root, kernel)
 
 
@@ -85,7 +89,7 @@ def _execute(config: BuildConfig, selected: list[str], profiles: dict[str, Any],
     return runs
 
 
-def _enforce_registry(runs: dict[str, ChapterRun], profile: str, root: Path) -> None:
+def enforce_registry(runs: dict[str, ChapterRun], profile: str, root: Path) -> None:
     """Fail every executed chapter whose recorded claims differ from its registered ones."""
     path = registry_path(root)
     registry = load_registry(root) if path.exists() else {}
@@ -118,7 +122,7 @@ def execute_book(config: BuildConfig, root: Path = ROOT,
             runs[chapter] = ChapterRun(chapter, "stale" if path.exists() else "missing",
                                        notebook=path if path.exists() else None)
 
-    _enforce_registry(runs, config.profile, root)
+    enforce_registry(runs, config.profile, root)
     failed = [r for r in runs.values() if r.status == "failed"]
     for r in failed:
         print(f"error: chapter {r.chapter} failed in {r.error}\n"
@@ -157,7 +161,14 @@ def render_book(config: BuildConfig, runs: dict[str, ChapterRun], root: Path = R
 
 def run_build(config: BuildConfig, root: Path = ROOT, kernel: str | None = None) -> int:
     """Execute the chapters ``config`` selects and render the book from ``root``; returns the
-    process exit status (1 when a chapter failed)."""
+    process exit status (1 when a chapter failed). A dry run executes only, into its own
+    folder (default ``_build/dry-run``; :func:`rtrlib.book.dryrun.run_dry`)."""
+    if config.dry_run:
+        from rtrlib.book.dryrun import run_dry
+
+        build_dir = Path(config.build_dir) if config.build_dir else root / "_build" / "dry-run"
+        return run_dry(config.profile, root, build_dir, chapters=config.chapters,
+                       target_device=config.device, kernel=kernel)
     runs = execute_book(config, root, kernel)
     if runs is None:
         return 1

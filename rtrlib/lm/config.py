@@ -8,9 +8,12 @@
 - :class:`~rtrlib.lm.injection.InjectionSchedule`: how often instances enter the stream;
 - :class:`AdamWConfig`: AdamW with linear warmup, then a cosine decay or a constant rate;
 - :class:`EvaluationConfig`: how often the run is evaluated, probed and its gradient analysed;
+- :class:`~rtrlib.lm.precision.PrecisionConfig`: bf16 autocast, TF32, fused AdamW and
+  ``torch.compile`` on CUDA (fp32 and the reference kernels on the CPU);
 
 plus the run's own fields: model ``size`` (a rung of :data:`~rtrlib.lm.models.LADDER`),
-``steps``, ``seed`` (initial weights and batch order), ``checkpoint_every`` and ``device``.
+``data_parallel`` (DDP or FSDP under torchrun), ``steps``, ``seed`` (initial weights and batch
+order), ``checkpoint_every`` and ``device``.
 Change a part with ``cfg.replace(optim=cfg.optim.replace(lr=1e-3))``. The defaults are chapter
 6's calibrated CPU miniature (:data:`rtrlib.lm.presets.CPU_MINIATURE`); its injection frequency
 (1e-3 per token, i.i.d.) is a placeholder that :class:`~rtrlib.lm.ladder.LadderConfig` replaces
@@ -27,6 +30,7 @@ import torch
 
 from rtrlib.lm.injection import InjectionSchedule
 from rtrlib.lm.models import LADDER
+from rtrlib.lm.precision import PrecisionConfig
 from rtrlib.lm.tasks import TASK_KINDS, Task, make_task, sample_task_tokens
 from rtrlib.lm.tokenizer import TokenizerConfig
 from rtrlib.params import ParameterError, require_choice, require_device, require_float, require_int
@@ -124,13 +128,15 @@ class AdamWConfig(_Replace):
         t = (step - self.warmup) / max(1, steps - self.warmup)
         return self.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
-    def build(self, model: torch.nn.Module) -> torch.optim.AdamW:
+    def build(self, model: torch.nn.Module, **options: Any) -> torch.optim.AdamW:
+        """The optimiser of ``model``; ``options`` go to ``torch.optim.AdamW`` (``fused``,
+        :meth:`PrecisionConfig.adamw_options`)."""
         decay, no_decay = [], []
         for name, p in model.named_parameters():
             (decay if p.ndim >= 2 and "embeddings" not in name else no_decay).append(p)
         return torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
                                   {"params": no_decay, "weight_decay": 0.0}],
-                                 lr=self.lr, betas=(0.9, 0.95), eps=1e-8)
+                                 lr=self.lr, betas=(0.9, 0.95), eps=1e-8, **options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +176,10 @@ class OLMoRunConfig(KeyedConfig):
     injection: InjectionSchedule = InjectionSchedule()  # what a ladder sweeps
     optim: AdamWConfig = AdamWConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    precision: PrecisionConfig = PrecisionConfig()
+    data_parallel: str = dataclasses.field(default="ddp", metadata={
+        "choices": ("ddp", "fsdp"),
+        "help": "under torchrun: OLMo-core's DDP, or FSDP for rungs one GPU cannot hold"})
     steps: int = 390  # 100k tokens of 8 x 32
     seed: int = 0
     checkpoint_every: int = 100
@@ -181,6 +191,7 @@ class OLMoRunConfig(KeyedConfig):
         require_int("seed", self.seed, 0)
         require_int("checkpoint_every", self.checkpoint_every, 1)
         require_device("device", self.device)
+        require_choice("data_parallel", self.data_parallel, ("ddp", "fsdp"))
         # what no part can check alone
         self.injection.validate_for(self.data.seq_len, self.data.batch_size)
         vocab = self.data.tokenizer.vocab_size
@@ -192,6 +203,22 @@ class OLMoRunConfig(KeyedConfig):
     @property
     def tokens_per_step(self) -> int:
         return self.data.tokens_per_step
+
+    def work(self, vocab_size: int):
+        """What this run asks of a GPU (:class:`rtrlib.costs.Work`): ``6 N T`` training FLOPs
+        (``N`` non-embedding parameters as OLMo-core counts them, output head included; ``T``
+        training tokens), its updates and its evaluations."""
+        from rtrlib.costs import Work
+        from rtrlib.lm.models import param_counts
+
+        n = param_counts(self.size, vocab_size)["non_embedding"]
+        evals = self.steps // self.evaluation.eval_every + 1
+        gap = self.injection.gap
+        if 2 <= self.evaluation.burst_evals <= gap:  # also just before and after each burst
+            evals += 2 * (self.steps // gap)
+        return Work(kind="olmo", flops=6.0 * n * self.steps * self.tokens_per_step,
+                    steps=self.steps, evals=evals,
+                    label=f"{self.task.kind} {self.size}")
 
     def build(self, data: TokenData, world: int = 1) -> OLMoTrainer:
         """The model, optimiser and batches of this run (data-parallel over ``world`` ranks)."""

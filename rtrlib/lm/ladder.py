@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from rtrlib.lm.config import OLMoRunConfig
 from rtrlib.lm.injection import InjectionSchedule
-from rtrlib.lm.models import LADDER, param_counts
+from rtrlib.lm.models import LADDER
 from rtrlib.lm.parallel import single_thread, train_cells
 from rtrlib.lm.presets import CPU_MINIATURE
 from rtrlib.lm.tasks import TASK_KINDS
@@ -157,11 +157,14 @@ def train_ladders(configs: Iterable[LadderConfig], store: Store | None = None,
                 progress=progress)
 
 
-def estimate_gpu_hours(config: LadderConfig, tflops: float = 20.0) -> float:
-    """A rough estimate (not a measurement) of the GPU hours of a sweep: 6 x parameters x
-    tokens FLOPs per run (forward + backward), at ``tflops`` effective TFLOP/s."""
-    total = 0.0
-    for run in config.runs():
-        n = param_counts(run.size, run.data.tokenizer.vocab_size)["params"]
-        total += 6.0 * n * run.steps * run.tokens_per_step
-    return total / (tflops * 1e12) / 3600.0
+def estimate_gpu_hours(config: LadderConfig, tflops: float | None = None) -> float:
+    """An estimate (not a measurement) of the GPU hours of a sweep, from
+    :func:`rtrlib.costs.estimate`: ``6 N T`` FLOPs per run (:meth:`OLMoRunConfig.work`) on one
+    H100-class GPU at the utilisation :data:`rtrlib.costs.H100` states, plus its per-step
+    latency. ``tflops``, if given, replaces the utilisation by that sustained rate."""
+    from rtrlib.costs import H100, estimate
+
+    model = H100 if tflops is None else dataclasses.replace(
+        H100, utilisation=float(tflops) * 1e12 / H100.bf16_peak)
+    works = [run.work(run.data.tokenizer.vocab_size) for run in config.runs()]
+    return estimate(works, model=model).gpu_hours

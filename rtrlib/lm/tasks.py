@@ -39,7 +39,10 @@ class Task:
 
     @property
     def all(self) -> np.ndarray:
-        return np.concatenate([self.train, self.test])
+        """Every instance (train, then test); in a dry run a subset with every label."""
+        from rtrlib.dry import cover_labels
+
+        return cover_labels(np.concatenate([self.train, self.test]))
 
     def rank_of(self, token_ids: np.ndarray) -> np.ndarray:
         """The hidden rank (order position or residue) of each token id in S."""

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from rtrlib.codec import storable
+from rtrlib.dry import log_work, skip_to
 from rtrlib.lm.config import OLMoRunConfig
 from rtrlib.lm.evaluation import evaluate_task
 from rtrlib.lm.models import param_counts
@@ -94,6 +95,11 @@ def train_run(cfg: OLMoRunConfig, data: TokenData | Callable[[], TokenData] | No
                          store=store, refresh=refresh)
 
 
+def saved_step(store: Store, key: str) -> int:
+    """Whether a checkpoint of ``key`` exists (1) or the run starts afresh (0)."""
+    return int(store.path(key + CHECKPOINT_SUFFIX).exists())
+
+
 def _barrier(world: int) -> None:
     if world > 1:
         torch.distributed.barrier()
@@ -105,6 +111,8 @@ def _train(cfg: OLMoRunConfig, data: TokenData, store: Store, key: str, world: i
     check_token_budget(data, cfg.steps * cfg.tokens_per_step,
                        allow_repeat=cfg.data.tokenizer.corpus.allow_repeat)
     trainer = cfg.build(data, world)
+    if saved_step(store, key) == 0:
+        log_work(cfg.work(data.vocab_size))  # a dry run records what the real run would do
     control = cfg.task.build_control(data.vocab_size)  # never injected
     state: dict[str, Any] = {"history": [], "grads": [], "lm_losses": [],
                              "train_seconds": 0.0, "grad_seconds": 0.0, "eval_seconds": 0.0}
@@ -151,6 +159,7 @@ def _train(cfg: OLMoRunConfig, data: TokenData, store: Store, key: str, world: i
             t0 = time.perf_counter()
             analyse = grad_every > 0 and trainer.step % grad_every == 0
             loss, split = trainer.train_step(analyse)
+            trainer.step = skip_to(trainer.step, steps)  # a dry run: the last step next
             state["lm_losses"].append(loss)
             state["train_seconds"] += time.perf_counter() - t0
             if split is not None:

@@ -6,9 +6,13 @@ loss, backward, optimiser step. A batch is a pure function of (seed, step), so t
 state (:meth:`~OLMoTrainer.state_dict`: weights, optimiser, step, instances injected) is all a
 checkpoint needs for an exact resume.
 
-Where later work slots in: :func:`parallelize` wraps the model for several ranks (OLMo-core's
-DDP today; FSDP would go there), :meth:`~OLMoTrainer.loss` is the one forward pass of a
-training step (a mixed-precision context or a compiled model would go there).
+Several ranks: :func:`parallelize` wraps the model with OLMo-core's DDP (``apply_ddp``: every
+rank holds all weights) or FSDP (``apply_fsdp``: weights, gradients and AdamW state sharded over
+the ranks, for the rungs one GPU cannot hold), as the run's ``data_parallel`` says. An FSDP
+checkpoint holds the full (unsharded) weights and optimiser state
+(``torch.distributed.checkpoint.state_dict``), so it resumes on any number of ranks.
+:meth:`~OLMoTrainer.loss` is the one forward pass of a
+training step, under the run's mixed precision (:mod:`rtrlib.lm.precision`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
+from rtrlib.dry import check_full_step, dry_run, numeric_spec, rank_rows
 from rtrlib.lm.gradients import mlp_gradient_split
 from rtrlib.lm.injection import TokenBatch, make_token_batch
 from rtrlib.lm.models import build_model
@@ -37,13 +42,28 @@ def dist_info() -> tuple[int, int]:
     return 0, 1
 
 
-def parallelize(model: torch.nn.Module, world: int, device: torch.device) -> torch.nn.Module:
-    """Data parallelism over ``world`` ranks with OLMo-core's ``apply_ddp`` (no-op for one)."""
+DATA_PARALLEL = ("ddp", "fsdp")
+
+
+def parallelize(model: torch.nn.Module, world: int, device: torch.device,
+                strategy: str = "ddp") -> torch.nn.Module:
+    """Data parallelism over ``world`` ranks with OLMo-core's ``apply_ddp`` or ``apply_fsdp``
+    (``strategy``); a no-op for one rank."""
     if world > 1:
         from torch.distributed.device_mesh import init_device_mesh
 
-        model.apply_ddp(dp_mesh=init_device_mesh(device.type, (world,)))
+        mesh = init_device_mesh(device.type, (world,))
+        if strategy == "fsdp":
+            model.apply_fsdp(dp_mesh=mesh)
+        else:
+            model.apply_ddp(dp_mesh=mesh)
     return model
+
+
+def _full_state_options():
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(full_state_dict=True, cpu_offload=True)
 
 
 class OLMoTrainer:
@@ -63,9 +83,16 @@ class OLMoTrainer:
         self.rank = dist_info()[0]
         self.device = torch.device(cfg.device)
         self.task = cfg.task.build(data.vocab_size)
-        self.model = parallelize(build_model(cfg.size, data.vocab_size, cfg.seed, cfg.device),
-                                 world, self.device)
-        self.optimizer = cfg.optim.build(self.model)
+        if dry_run() is not None:  # the full-size step, on the meta device (rtrlib.dry)
+            check_full_step(cfg.size, data.vocab_size, cfg.data.batch_size // world,
+                            cfg.data.seq_len)
+        spec = numeric_spec(cfg.size, data.vocab_size)
+        cfg.precision.apply(cfg.device)
+        model = build_model(spec, data.vocab_size, cfg.seed, cfg.device)
+        self.sharded = world > 1 and cfg.data_parallel == "fsdp"
+        self.model = parallelize(cfg.precision.compile_model(model, cfg.device), world,
+                                 self.device, cfg.data_parallel)
+        self.optimizer = cfg.optim.build(self.model, **cfg.precision.adamw_options(cfg.device))
         self.step = 0
         self.injected = 0  # task instances injected so far (whole global batches)
 
@@ -78,22 +105,27 @@ class OLMoTrainer:
                                 self.data.eod_id)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean next-token cross-entropy of the model on inputs ``x``, targets ``y``."""
-        logits = self.model(x)
+        """Mean next-token cross-entropy of the model on inputs ``x``, targets ``y``; the
+        forward pass under the run's autocast (:class:`~rtrlib.lm.precision.PrecisionConfig`),
+        the loss in fp32."""
+        with self.cfg.precision.context(self.cfg.device):
+            logits = self.model(x)
+        logits = logits.float()
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
     def train_step(self, analyse: bool = False) -> tuple[float, dict[str, Any] | None]:
         """One update; returns the batch loss (averaged over ranks) and, when ``analyse``,
         the gradient split of this step (:func:`~rtrlib.lm.gradients.mlp_gradient_split`)."""
         batch = self.get_batch(self.step)
-        tok = torch.as_tensor(batch.tokens[self.rank::self.world], device=self.device)
+        rows = rank_rows(batch.tokens.shape[0], self.rank, self.world, batch.rows)
+        tok = torch.as_tensor(batch.tokens[rows], device=self.device)
         x, y = tok[:, :-1], tok[:, 1:]
         for group in self.optimizer.param_groups:
             group["lr"] = self.cfg.optim.lr_at(self.step, self.cfg.steps)
         self.optimizer.zero_grad(set_to_none=True)
         split = None
         if analyse:  # the same gradient, assembled from its task and non-task parts
-            mask = torch.as_tensor(batch.task_mask, device=self.device)
+            mask = torch.as_tensor(batch.task_mask[rows], device=self.device)
             loss, cos = mlp_gradient_split(self.model, x, y, mask, self.task,
                                            self.cfg.evaluation.top_k, self.cfg.device,
                                            random_seed=self.cfg.seed * 1_000_003 + self.step)
@@ -112,10 +144,24 @@ class OLMoTrainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optim": self.optimizer.state_dict(),
-                "step": self.step, "injected": self.injected}
+        """Weights, optimiser state, step and instances injected (under FSDP: gathered in
+        full on every rank, a collective call)."""
+        if self.sharded:
+            from torch.distributed.checkpoint.state_dict import get_state_dict
+
+            model, optim = get_state_dict(self.model, self.optimizer,
+                                          options=_full_state_options())
+        else:
+            model, optim = self.model.state_dict(), self.optimizer.state_dict()
+        return {"model": model, "optim": optim, "step": self.step, "injected": self.injected}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optim"])
+        if self.sharded:
+            from torch.distributed.checkpoint.state_dict import set_state_dict
+
+            set_state_dict(self.model, self.optimizer, model_state_dict=state["model"],
+                           optim_state_dict=state["optim"], options=_full_state_options())
+        else:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optim"])
         self.step, self.injected = state["step"], state["injected"]

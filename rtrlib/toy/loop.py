@@ -8,7 +8,8 @@ loop adds the rest: a checkpoint of the trainer and the state every ``checkpoint
 updates, resuming from it, a progress bar, wall-clock time summed over sessions, and ``stop_at``
 (end the session after that many updates with a checkpoint written, which is how tests imitate
 a killed job). A checkpoint is always taken before ``observe`` of its step, so a resumed run
-observes every step exactly once.
+observes every step exactly once. In a dry run (:mod:`rtrlib.dry`) the loop takes a couple of
+updates and then skips to the last few hundred, which it takes and observes as usual.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rtrlib.costs import Work
+from rtrlib.dry import log_work, skip_to, toy_tail
 from rtrlib.store import CHECKPOINT_SUFFIX, Store
 from rtrlib.toy.engine import Trainer
 
@@ -48,6 +51,10 @@ def run_loop(trainer: Trainer, state: dict[str, Any], config: Any, *, store: Sto
         store.save(checkpoint_key, {"trainer": trainer.state_dict(), "state": state,
                                     "seconds": elapsed + time.perf_counter() - t0})
 
+    if saved is None:  # a dry run records what the real run would do (rtrlib.costs)
+        size = sum(p.numel() for p in trainer.models.parameters())
+        log_work(Work(kind="toy", flops=6.0 * trainer.batch_size * size * steps, steps=steps,
+                      label=desc))
     step_once = advance or trainer.train_step
     bar = None
     if config.progress:
@@ -64,6 +71,7 @@ def run_loop(trainer: Trainer, state: dict[str, Any], config: Any, *, store: Sto
             if trainer.step >= steps:
                 break
             step_once()
+            trainer.step = skip_to(trainer.step, steps, toy_tail())
             if bar is not None:
                 bar.update(1)
             if trainer.step % checkpoint_every == 0 and trainer.step < steps:

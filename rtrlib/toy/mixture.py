@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rtrlib.dry import toy_batch_size
 from rtrlib.params import ParameterError, require_float, require_int
 from rtrlib.store import KeyedConfig
 
@@ -249,8 +250,10 @@ class TaskMixture:
 
         The task ids come from a schedule (:mod:`rtrlib.toy.schedules`); this draws ``x`` and
         the label noise. Stream ``s`` uses only ``generators[s]``, so a stream's numbers do not
-        depend on which other streams are sampled alongside it.
+        depend on which other streams are sampled alongside it. A dry run (:mod:`rtrlib.dry`)
+        samples only the first few columns of ``tasks``.
         """
+        tasks = tasks[:, :toy_batch_size(tasks.shape[1])]
         t = tensors if tensors is not None else self.tensors(tasks.device)
         n_streams, batch = tasks.shape
         dim, feats = self.input_dim, self.n_features
