@@ -28,12 +28,12 @@ student: $(STAMP)
 pdf: $(STAMP)
 	$(PY) -m rtrlib.book pdf --profile $(PROFILE)
 
-# The tests, then the dry run of the gpu profile (every chapter with the GPU runners'
-# parameters, a couple of steps each, on CPU; README "GPU runners").
+# The tests on two workers; one of them runs the dry run of the gpu profile (every chapter
+# with the GPU runners' parameters, a couple of steps each, on CPU; README "GPU runners";
+# tests/test_dry_run.py), the smoke book's tests stay together on one worker.
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest
-	$(PY) -m rtrlib.book build --profile gpu --dry-run
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 dry-run: $(STAMP)
 	$(PY) -m rtrlib.book build --profile $(or $(filter-out cpu,$(PROFILE)),gpu) --dry-run

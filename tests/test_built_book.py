@@ -22,7 +22,7 @@ import pytest
 
 from rtrlib.book import toc_chapters
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smoke_book")]  # one worker builds it
 EDITION_DIRS = ["html", "student/html"]
 
 

@@ -1,5 +1,5 @@
-"""The dry run's machinery (rtrlib.runtime.DryRun, rtrlib.dry, rtrlib.book.dryrun); the whole
-gpu dry run itself is a step of `make test`."""
+"""The dry run's machinery (rtrlib.runtime.DryRun, rtrlib.dry, rtrlib.book.dryrun), and the
+whole gpu dry run (its own xdist worker in `make test`)."""
 
 import json
 
@@ -102,3 +102,26 @@ def test_explorer_frames_are_built_but_not_drawn_in_a_dry_run(dry):
 
     html = kernel_free(draw, "x", [1, 2, 3])
     assert seen == [1, 2, 3] and "3 frames built, not drawn" in html.data
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("gpu_dry_run")  # minutes: its own worker, beside the smoke book
+def test_the_gpu_profile_dry_run_passes_within_this_machine(tmp_path):
+    """`python -m rtrlib.book build --profile gpu --dry-run`: every chapter with the GPU
+    runners' parameters, a couple of steps per run, on CPU; it must pass and fit 24 GiB."""
+    import subprocess
+    import sys
+
+    from rtrlib.book import ROOT
+
+    out = tmp_path / "dry"
+    proc = subprocess.run([sys.executable, "-m", "rtrlib.book", "build", "--profile", "gpu",
+                           "--dry-run", "--build-dir", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads((out / "dry-run.json").read_text())
+    assert {c["status"] for c in report["chapters"].values()} == {"ok"}, report["chapters"]
+    assert "registry_error" not in report
+    assert 0 < report["peak_rss_gib"] < 24, report["peak_rss_gib"]
+    print(f"gpu dry run: {report['seconds']:.0f} s, peak memory {report['peak_rss_gib']:.2f} "
+          "GiB", file=sys.stderr)

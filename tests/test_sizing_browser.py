@@ -26,7 +26,7 @@ import pytest
 from rtrlib.sizing import make_mixture, size_model, zipf_frequencies
 from rtrlib.sizing.calculator import calculator_html, script_text
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("smoke_book")]
 CHROMIUM = os.environ.get("RTRLIB_CHROMIUM", "/usr/bin/chromium")
 N_MIXTURES = 240
 # Console messages allowed by name: none, the book's pages log no error (issue 13).
