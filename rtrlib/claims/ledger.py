@@ -9,11 +9,10 @@ writes the same rows as ``_static/claims.json``.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable
 from typing import Any
 
-from rtrlib.claims.record import fmt
+from rtrlib.claims.record import fmt, json_safe
 from rtrlib.claims.registry import ClaimSpec
 
 __all__ = ["JSON_KEYS", "ledger_rows", "registry_problems", "render_ledger"]
@@ -63,19 +62,8 @@ def ledger_rows(entries: Iterable[dict[str, Any]], commits: dict[str, str]) -> l
         for k in ("seeds", "values", "detail", "reason", "control_verdict", "profile",
                   "device"):
             row[k] = e.get(k)
-        rows.append(_json_safe(row))
+        rows.append(json_safe(row))
     return rows
-
-
-def _json_safe(obj: Any) -> Any:
-    """NaN and infinities (a measurement that did not come out) as JSON null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 _ORDER = {"reproduced": 0, "verified": 0, "inconclusive": 1, "not reproduced": 2, "failed": 2}

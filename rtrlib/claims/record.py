@@ -20,7 +20,7 @@ from rtrlib.claims.registry import ClaimSpec, load_registry, registry_path
 from rtrlib.claims.verdict import Outcome, evaluate
 from rtrlib.params import ParameterError
 
-__all__ = ["METADATA_KEY", "claims_in_notebook", "fmt", "record", "record_check"]
+__all__ = ["METADATA_KEY", "claims_in_notebook", "fmt", "json_safe", "record", "record_check"]
 
 METADATA_KEY = "rtrlib_claim"
 
@@ -35,14 +35,15 @@ def fmt(x: float | None) -> str:
     return f"{v:.3g}" if math.isfinite(v) else "n/a"
 
 
-def _finite(obj: Any) -> Any:
-    """NaN and infinities as None, so an entry survives the notebook's JSON unchanged."""
+def json_safe(obj: Any) -> Any:
+    """NaN and infinities (a measurement that did not come out) as JSON null, so an entry
+    survives the notebook's JSON and ``claims.json`` unchanged."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 
@@ -97,7 +98,7 @@ def record(claim_id: str, values: Sequence[float], control: Sequence[float], *,
              "control_verdict": out.control_verdict, "verdict": out.verdict,
              "reason": out.reason}
     if display:
-        _show(_finite(entry))
+        _show(json_safe(entry))
     return out
 
 
