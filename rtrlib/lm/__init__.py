@@ -16,3 +16,9 @@ Start at :mod:`~rtrlib.lm.ladder` (the size x frequency sweep chapter 6 runs) an
 
 Importing this package changes no thread settings (see :mod:`rtrlib.runtime`).
 """
+
+import logging as _logging
+
+# OLMo-core warns on import that NVIDIA's transformer_engine is not installed; the ladder never
+# uses its attention kernels, so the warning would only be noise under every training cell.
+_logging.getLogger("olmo_core.nn.attention.te_attn_api").setLevel(_logging.ERROR)
